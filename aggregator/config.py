@@ -1,0 +1,330 @@
+"""config.toml -> frozen, validated dataclasses.
+
+Every problem is collected (not just the first) and names the file and the key,
+so `aggregator check` can print them all at once.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from aggregator import __version__
+from aggregator.errors import ConfigError
+
+DEFAULT_USER_AGENT = (
+    f"aggregator/{__version__} (self-hosted feed aggregator; +https://github.com/aggregator)"
+)
+
+_SOURCE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+_SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
+_DURATION = re.compile(r"^\s*(\d+)\s*([smhdw]?)\s*$")
+_UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    database: Path
+    output_dir: Path
+    host: str = "127.0.0.1"
+    port: int = 8080
+    base_url: str = "http://127.0.0.1:8080/"  # ends with "/"
+    user_agent: str = DEFAULT_USER_AGENT
+    interval: timedelta = timedelta(minutes=30)
+    tick: timedelta = timedelta(seconds=60)
+    timeout: timedelta = timedelta(seconds=30)
+    max_body_size: int = 10 * 1024 * 1024
+    max_concurrency: int = 16
+
+
+@dataclass(frozen=True, slots=True)
+class SourceConfig:
+    id: str
+    url: str
+    title: str | None = None
+    interval: timedelta | None = None  # None: Settings.interval
+    tags: tuple[str, ...] = ()
+    enabled: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class TopicConfig:
+    slug: str
+    title: str
+    description: str = ""
+    any: tuple[str, ...] = ()  # at least one of these must occur
+    all: tuple[str, ...] = ()  # every one of these must occur
+    none: tuple[str, ...] = ()  # none of these may occur
+    sources: tuple[str, ...] = ()  # empty: every source
+    tags: tuple[str, ...] = ()  # empty: no tag restriction
+    max_items: int = 50
+    max_age: timedelta | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    path: Path
+    settings: Settings
+    sources: Mapping[str, SourceConfig]
+    topics: Mapping[str, TopicConfig]
+
+    def source_interval(self, source: SourceConfig) -> timedelta:
+        return source.interval or self.settings.interval
+
+
+def load(path: Path) -> Config:
+    """Read and validate a config file; raise ConfigError listing every problem."""
+    path = path.resolve()
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError([f"{path}: cannot read: {exc.strerror or exc}"]) from exc
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ConfigError([f"{path}: not UTF-8 text (byte {exc.start})"]) from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError([f"{path}: invalid TOML: {exc}"]) from exc
+    return parse(data, path)
+
+
+def parse(data: Mapping[str, Any], path: Path) -> Config:
+    """Validate already-decoded TOML; `path` anchors relative paths and messages."""
+    v = _Validator(path)
+    v.known_keys(data, "", {"aggregator", "sources", "topics"})
+    settings = _settings(v, v.table(data, "aggregator"))
+    sources = _sources(v, v.table(data, "sources"))
+    topics = _topics(v, v.table(data, "topics"), sources)
+    if v.problems:
+        raise ConfigError(v.problems)
+    return Config(path=path, settings=settings, sources=sources, topics=topics)
+
+
+class _Validator:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.problems: list[str] = []
+
+    def problem(self, key: str, message: str) -> None:
+        self.problems.append(f"{self.path}: {key}: {message}")
+
+    def known_keys(self, table: Mapping[str, Any], prefix: str, allowed: set[str]) -> None:
+        for key in table:
+            if key not in allowed:
+                where = f"{prefix}.{key}" if prefix else key
+                self.problem(where, f"unknown key (expected one of: {', '.join(sorted(allowed))})")
+
+    def table(self, data: Mapping[str, Any], key: str) -> Mapping[str, Any]:
+        value = data.get(key, {})
+        if not isinstance(value, dict):
+            self.problem(key, f"expected a table, got {_kind(value)}")
+            return {}
+        return value
+
+    def get(self, table: Mapping[str, Any], prefix: str, key: str, kind: type, default: Any) -> Any:
+        if key not in table:
+            return default
+        value = table[key]
+        # bool is an int in Python; a port of `true` is still wrong.
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            self.problem(f"{prefix}.{key}", f"expected {kind.__name__}, got {_kind(value)}")
+            return default
+        return value
+
+    def string(self, table: Mapping[str, Any], prefix: str, key: str, default: str) -> str:
+        value: str = self.get(table, prefix, key, str, default)
+        return value
+
+    def strings(self, table: Mapping[str, Any], prefix: str, key: str) -> tuple[str, ...]:
+        value = self.get(table, prefix, key, list, [])
+        out: list[str] = []
+        for i, item in enumerate(value):
+            if not isinstance(item, str) or not item.strip():
+                self.problem(f"{prefix}.{key}[{i}]", f"expected a non-empty string, got {item!r}")
+            else:
+                out.append(item.strip())
+        return tuple(out)
+
+    def positive_int(
+        self, table: Mapping[str, Any], prefix: str, key: str, default: int, maximum: int
+    ) -> int:
+        value: int = self.get(table, prefix, key, int, default)
+        if not 1 <= value <= maximum:
+            self.problem(f"{prefix}.{key}", f"expected an integer from 1 to {maximum}, got {value}")
+            return default
+        return value
+
+    def duration(
+        self, table: Mapping[str, Any], prefix: str, key: str, minimum: timedelta
+    ) -> timedelta | None:
+        if key not in table:
+            return None
+        value = table[key]
+        seconds: int | None = None
+        if isinstance(value, int) and not isinstance(value, bool):
+            seconds = value
+        elif isinstance(value, str) and (m := _DURATION.match(value)):
+            seconds = int(m.group(1)) * _UNIT_SECONDS[m.group(2)]
+        if seconds is None:
+            self.problem(
+                f"{prefix}.{key}",
+                f'expected seconds or a duration like "90s", "30m", "2h", "7d", got {value!r}',
+            )
+            return None
+        result = timedelta(seconds=seconds)
+        if result < minimum:
+            self.problem(f"{prefix}.{key}", f"must be at least {_human(minimum)}, got {value!r}")
+            return None
+        return result
+
+    def url(self, table: Mapping[str, Any], prefix: str, key: str) -> str | None:
+        value = self.get(table, prefix, key, str, None)
+        if value is None:
+            return None
+        if not is_http_url(value):
+            self.problem(f"{prefix}.{key}", f"expected an absolute http:// or https:// URL, got {value!r}")
+            return None
+        return str(value)
+
+
+def is_http_url(value: str) -> bool:
+    try:
+        parts = urlsplit(value)
+        _ = parts.port  # raises on a non-numeric port
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname) and value == value.strip()
+
+
+def _settings(v: _Validator, t: Mapping[str, Any]) -> Settings:
+    p = "aggregator"
+    v.known_keys(
+        t,
+        p,
+        {
+            "database", "output_dir", "host", "port", "base_url", "user_agent", "interval",
+            "tick", "timeout", "max_body_size", "max_concurrency",
+        },
+    )  # fmt: skip
+    base = v.path.parent
+    host = v.string(t, p, "host", "127.0.0.1")
+    port = v.get(t, p, "port", int, 8080)
+    if not 0 <= port <= 65535:
+        v.problem(f"{p}.port", f"expected a port from 0 to 65535, got {port}")
+        port = 8080
+    base_url = v.url(t, p, "base_url") or f"http://{_url_host(host)}:{port}/"
+    if not base_url.endswith("/"):
+        base_url += "/"
+    user_agent = v.string(t, p, "user_agent", DEFAULT_USER_AGENT)
+    if not user_agent.strip() or any(c in user_agent for c in "\r\n"):
+        v.problem(f"{p}.user_agent", "expected a single non-empty line")
+        user_agent = DEFAULT_USER_AGENT
+    return Settings(
+        database=base / v.string(t, p, "database", "aggregator.sqlite"),
+        output_dir=base / v.string(t, p, "output_dir", "feeds"),
+        host=host,
+        port=port,
+        base_url=base_url,
+        user_agent=user_agent,
+        interval=v.duration(t, p, "interval", timedelta(seconds=60)) or timedelta(minutes=30),
+        tick=v.duration(t, p, "tick", timedelta(seconds=1)) or timedelta(seconds=60),
+        timeout=v.duration(t, p, "timeout", timedelta(seconds=1)) or timedelta(seconds=30),
+        max_body_size=v.positive_int(t, p, "max_body_size", 10 * 1024 * 1024, 1 << 30),
+        max_concurrency=v.positive_int(t, p, "max_concurrency", 16, 1024),
+    )
+
+
+def _sources(v: _Validator, table: Mapping[str, Any]) -> dict[str, SourceConfig]:
+    sources: dict[str, SourceConfig] = {}
+    seen_urls: dict[str, str] = {}
+    seen_ids: dict[str, str] = {}
+    for sid, t in table.items():
+        p = f"sources.{sid}"
+        if not isinstance(t, dict):
+            v.problem(p, f"expected a table, got {_kind(t)}")
+            continue
+        if not _SOURCE_ID.match(sid):
+            v.problem(p, "source ids are 1-64 letters, digits, '.', '_' or '-'")
+        if (other := seen_ids.get(sid.lower())) is not None:
+            v.problem(p, f"duplicate of sources.{other} (ids are compared case-insensitively)")
+        seen_ids[sid.lower()] = sid
+        v.known_keys(t, p, {"url", "title", "interval", "tags", "enabled"})
+        if "url" not in t:
+            v.problem(f"{p}.url", "missing (the feed's address)")
+            continue
+        url = v.url(t, p, "url")
+        if url is None:
+            continue
+        if (other := seen_urls.get(url)) is not None:
+            v.problem(f"{p}.url", f"same URL as sources.{other}")
+        seen_urls[url] = sid
+        title = v.get(t, p, "title", str, None)
+        sources[sid] = SourceConfig(
+            id=sid,
+            url=url,
+            title=title.strip() if title and title.strip() else None,
+            interval=v.duration(t, p, "interval", timedelta(seconds=60)),
+            tags=v.strings(t, p, "tags"),
+            enabled=v.get(t, p, "enabled", bool, True),
+        )
+    return sources
+
+
+def _topics(
+    v: _Validator, table: Mapping[str, Any], sources: Mapping[str, SourceConfig]
+) -> dict[str, TopicConfig]:
+    topics: dict[str, TopicConfig] = {}
+    known_tags = {tag for s in sources.values() for tag in s.tags}
+    for slug, t in table.items():
+        p = f"topics.{slug}"
+        if not isinstance(t, dict):
+            v.problem(p, f"expected a table, got {_kind(t)}")
+            continue
+        if not _SLUG.match(slug):
+            v.problem(p, "topic slugs are 1-64 lower-case letters, digits or '-' (used in file names)")
+            continue
+        v.known_keys(
+            t, p,
+            {"title", "description", "any", "all", "none", "sources", "tags", "max_items", "max_age"},
+        )  # fmt: skip
+        named = v.strings(t, p, "sources")
+        for i, sid in enumerate(named):
+            if sid not in sources:
+                v.problem(f"{p}.sources[{i}]", f"no source {sid!r} is defined under [sources]")
+        tags = v.strings(t, p, "tags")
+        for i, tag in enumerate(tags):
+            if tag not in known_tags:
+                v.problem(f"{p}.tags[{i}]", f"no source has the tag {tag!r}")
+        title = v.string(t, p, "title", "")
+        topics[slug] = TopicConfig(
+            slug=slug,
+            title=title.strip() or slug,
+            description=v.string(t, p, "description", "").strip(),
+            any=v.strings(t, p, "any"),
+            all=v.strings(t, p, "all"),
+            none=v.strings(t, p, "none"),
+            sources=named,
+            tags=tags,
+            max_items=v.positive_int(t, p, "max_items", 50, 10_000),
+            max_age=v.duration(t, p, "max_age", timedelta(hours=1)),
+        )
+    return topics
+
+
+def _url_host(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
+
+
+def _kind(value: object) -> str:
+    names = {dict: "a table", list: "an array", str: "a string", bool: "a boolean"}
+    return names.get(type(value), type(value).__name__)
+
+
+def _human(delta: timedelta) -> str:
+    return f"{int(delta.total_seconds())} seconds"

@@ -1,0 +1,60 @@
+"""The exception tree. Outcomes (such as NotModified) are values, not exceptions."""
+
+from __future__ import annotations
+
+
+class AggregatorError(Exception):
+    """Base of every error this package raises on purpose."""
+
+
+class ConfigError(AggregatorError):
+    """One or more problems in a configuration file; each names the file and key."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = list(problems)
+        super().__init__("\n".join(self.problems))
+
+
+class SourceError(AggregatorError):
+    """One source failed; the others go on."""
+
+    kind = "source"
+
+    def __init__(self, source_id: str, url: str, detail: str) -> None:
+        self.source_id = source_id
+        self.url = url
+        self.detail = detail
+        super().__init__(f"source {source_id!r} ({url}): {self.kind}: {detail}")
+
+
+class FetchError(SourceError):
+    kind = "fetch"
+
+
+class RateLimited(FetchError):
+    kind = "rate-limited"
+
+    def __init__(self, source_id: str, url: str, detail: str, retry_after: float | None) -> None:
+        self.retry_after = retry_after
+        super().__init__(source_id, url, detail)
+
+
+class Gone(FetchError):
+    """HTTP 410: the publisher retired the feed."""
+
+    kind = "gone"
+
+
+class ParseError(SourceError):
+    kind = "parse"
+
+
+class StorageError(AggregatorError):
+    """The database failed; the cycle stops."""
+
+
+class PublishError(AggregatorError):
+    def __init__(self, topic: str, detail: str) -> None:
+        self.topic = topic
+        self.detail = detail
+        super().__init__(f"topic {topic!r}: {detail}")

@@ -1,0 +1,144 @@
+"""Frozen dataclasses that cross module boundaries.
+
+Every datetime here is timezone-aware UTC; constructors of these objects are
+responsible for that (parse normalises, store reads back aware values).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Enclosure:
+    url: str
+    type: str | None = None
+    length: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedEntry:
+    """One item of a feed document, cleaned: plain-text title, sanitised HTML."""
+
+    guid: str | None  # raw id/guid exactly as written in the document
+    link: str | None  # absolute http(s) URL of the article
+    title: str
+    summary: str = ""
+    content: str = ""
+    authors: tuple[str, ...] = ()
+    categories: tuple[str, ...] = ()
+    published: datetime | None = None
+    updated: datetime | None = None
+    enclosures: tuple[Enclosure, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedFeed:
+    title: str
+    link: str | None  # the publisher's home page
+    entries: tuple[ParsedEntry, ...]
+    format: str = ""  # e.g. "rss20", "atom10" (feedparser's version string)
+    warning: str | None = None  # a recovered problem (feedparser's bozo), for the log
+
+
+@dataclass(frozen=True, slots=True)
+class FetchResult:
+    """A 2xx response with a body."""
+
+    url: str  # what we asked for
+    final_url: str  # after redirects
+    status: int
+    body: bytes
+    content_type: str | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    # Set when every redirect on the way was permanent (301/308).
+    permanent_url: str | None = None
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class NotModified:
+    """A 304 answer to a conditional request: nothing to parse or store."""
+
+    url: str
+    etag: str | None = None
+    last_modified: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class NewEntry:
+    """A parsed entry with the identities dedup computed for it."""
+
+    key: str  # identity within its source
+    canonical_url: str | None
+    content_hash: str
+    entry: ParsedEntry
+
+
+@dataclass(frozen=True, slots=True)
+class StoredEntry:
+    id: int
+    source_id: str
+    key: str
+    story_id: int  # id of the first stored entry of the same story
+    guid: str | None
+    link: str | None
+    canonical_url: str | None
+    title: str
+    summary: str
+    content: str
+    authors: tuple[str, ...]
+    categories: tuple[str, ...]
+    enclosures: tuple[Enclosure, ...]
+    published: datetime | None
+    updated: datetime | None
+    first_seen: datetime
+    # Fixed when first stored: published time clamped to first_seen, so an edit
+    # or a re-dated item never jumps to the top.
+    sort_date: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class SourceState:
+    """What the database remembers about a source between fetches."""
+
+    source_id: str
+    url: str  # the configured URL this state belongs to
+    effective_url: str | None = None  # a stored permanent redirect target
+    feed_title: str | None = None
+    feed_link: str | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    body_hash: str | None = None
+    last_fetch: datetime | None = None
+    last_success: datetime | None = None
+    last_status: int | None = None
+    error_count: int = 0
+    last_error: str | None = None
+    next_fetch: datetime | None = None
+    new_entries: int = 0  # in the last successful fetch
+    total_entries: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Credit:
+    """One outlet that carried a story."""
+
+    source_id: str
+    source_title: str
+    link: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Story:
+    """What a topic feed publishes: one entry per story, crediting every outlet."""
+
+    uid: str  # published id; never changes once the story exists
+    entry: StoredEntry  # the first-seen member, whose text is published
+    source_title: str
+    source_link: str | None
+    also: tuple[Credit, ...] = ()  # the other outlets, in first-seen order
+    matched: tuple[str, ...] = ()  # the query terms that selected it
