@@ -25,6 +25,9 @@ DEFAULT_USER_AGENT = (
 _SOURCE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhdw]?)\s*$")
+_TOPIC_KEYS = {
+    "title", "description", "any", "all", "none", "sources", "tags", "max_items", "max_age",
+}  # fmt: skip
 _UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
 
@@ -188,7 +191,9 @@ class _Validator:
         if value is None:
             return None
         if not is_http_url(value):
-            self.problem(f"{prefix}.{key}", f"expected an absolute http:// or https:// URL, got {value!r}")
+            self.problem(
+                f"{prefix}.{key}", f"expected an absolute http:// or https:// URL, got {value!r}"
+            )
             return None
         return str(value)
 
@@ -287,12 +292,11 @@ def _topics(
             v.problem(p, f"expected a table, got {_kind(t)}")
             continue
         if not _SLUG.match(slug):
-            v.problem(p, "topic slugs are 1-64 lower-case letters, digits or '-' (used in file names)")
+            v.problem(
+                p, "topic slugs are 1-64 lower-case letters, digits or '-' (used in file names)"
+            )
             continue
-        v.known_keys(
-            t, p,
-            {"title", "description", "any", "all", "none", "sources", "tags", "max_items", "max_age"},
-        )  # fmt: skip
+        v.known_keys(t, p, _TOPIC_KEYS)
         named = v.strings(t, p, "sources")
         for i, sid in enumerate(named):
             if sid not in sources:

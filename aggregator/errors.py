@@ -20,10 +20,11 @@ class SourceError(AggregatorError):
 
     kind = "source"
 
-    def __init__(self, source_id: str, url: str, detail: str) -> None:
+    def __init__(self, source_id: str, url: str, detail: str, *, status: int | None = None) -> None:
         self.source_id = source_id
         self.url = url
         self.detail = detail
+        self.status = status  # the HTTP status behind the failure, when there was one
         super().__init__(f"source {source_id!r} ({url}): {self.kind}: {detail}")
 
 
@@ -34,9 +35,12 @@ class FetchError(SourceError):
 class RateLimited(FetchError):
     kind = "rate-limited"
 
-    def __init__(self, source_id: str, url: str, detail: str, retry_after: float | None) -> None:
+    def __init__(
+        self, source_id: str, url: str, detail: str, retry_after: float | None,
+        *, status: int | None = None,
+    ) -> None:  # fmt: skip
         self.retry_after = retry_after
-        super().__init__(source_id, url, detail)
+        super().__init__(source_id, url, detail, status=status)
 
 
 class Gone(FetchError):

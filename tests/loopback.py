@@ -71,13 +71,13 @@ class LoopbackServer:
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
 
-            def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+            def log_message(self, format: str, *args: object) -> None:
                 pass  # keep test output clean
 
-            def do_HEAD(self) -> None:  # noqa: N802
+            def do_HEAD(self) -> None:
                 self._answer(send_body=False)
 
-            def do_GET(self) -> None:  # noqa: N802
+            def do_GET(self) -> None:
                 self._answer(send_body=True)
 
             def _answer(self, send_body: bool) -> None:
@@ -94,7 +94,9 @@ class LoopbackServer:
                 if route.last_modified:
                     out["Last-Modified"] = route.last_modified
                 if route.conditional and route.status == 200 and self._not_modified(route, headers):
-                    self._send(304, {k: v for k, v in out.items() if k != "Content-Type"}, b"", False)
+                    self._send(
+                        304, {k: v for k, v in out.items() if k != "Content-Type"}, b"", False
+                    )
                     return
                 self._send(route.status, out, route.body, send_body)
 

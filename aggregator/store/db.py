@@ -1,0 +1,313 @@
+"""The SQLite Store: schema migrations, source state, entry upserts, queries."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from aggregator.config import SourceConfig
+from aggregator.errors import StorageError
+from aggregator.models import Enclosure, NewEntry, SourceState, StoredEntry
+from aggregator.store.schema import MIGRATIONS
+
+_STATE_COLUMNS = (
+    "id, url, effective_url, feed_title, feed_link, etag, last_modified, body_hash, "
+    "last_fetch, last_success, last_status, error_count, last_error, next_fetch, new_entries, "
+    "(SELECT count(*) FROM entries WHERE entries.source_id = sources.id) AS total"
+)
+_ENTRY_COLUMNS = (
+    "e.id, e.source_id, e.key, e.story_id, e.guid, e.link, e.canonical_url, e.title, "
+    "e.summary, e.content, e.authors, e.categories, e.enclosures, e.published, e.updated, "
+    "e.first_seen, e.sort_date"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class StoreResult:
+    new: int
+    updated: int
+    unchanged: int
+
+
+def _ts(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        raise ValueError("naive datetime given to the store")
+    return value.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def _dt(value: str | None) -> datetime | None:
+    return None if value is None else datetime.fromisoformat(value)
+
+
+class Store:
+    """One connection, one writer. Not shared between threads."""
+
+    def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
+        self._conn = conn
+        self.path = path
+
+    @classmethod
+    def open(cls, path: Path) -> Store:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(path, isolation_level=None, timeout=30.0)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA foreign_keys=ON")
+            conn.execute("PRAGMA busy_timeout=30000")
+            store = cls(conn, path)
+            store._migrate()
+        except (sqlite3.Error, OSError) as exc:
+            raise StorageError(f"cannot open database {path}: {exc}") from exc
+        return store
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _migrate(self) -> None:
+        version = int(self._conn.execute("PRAGMA user_version").fetchone()[0])
+        if version > len(MIGRATIONS):
+            raise StorageError(
+                f"database {self.path} has schema version {version}, newer than this "
+                f"aggregator knows ({len(MIGRATIONS)}): upgrade aggregator"
+            )
+        for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+            # executescript commits first; the migration and its version bump are one unit.
+            self._conn.executescript(
+                f"BEGIN IMMEDIATE;\n{script}\nPRAGMA user_version={number};\nCOMMIT;"
+            )
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._guard():
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._conn
+            except BaseException:
+                # After "database or disk is full" SQLite has already rolled back.
+                if self._conn.in_transaction:
+                    self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
+
+    @contextmanager
+    def _guard(self) -> Iterator[None]:
+        try:
+            yield
+        except sqlite3.Error as exc:
+            raise StorageError(f"database {self.path}: {exc}") from exc
+
+    # -- sources ---------------------------------------------------------
+
+    def sync_sources(self, sources: Mapping[str, SourceConfig]) -> None:
+        """Make a row for every configured source; a changed URL starts afresh."""
+        with self._transaction() as db:
+            for source in sources.values():
+                row = db.execute("SELECT url FROM sources WHERE id = ?", (source.id,)).fetchone()
+                if row is None:
+                    db.execute(
+                        "INSERT INTO sources (id, url) VALUES (?, ?)", (source.id, source.url)
+                    )
+                elif row[0] != source.url:
+                    db.execute(
+                        "UPDATE sources SET url = ?, effective_url = NULL, etag = NULL, "
+                        "last_modified = NULL, body_hash = NULL, next_fetch = NULL, "
+                        "error_count = 0, last_error = NULL WHERE id = ?",
+                        (source.url, source.id),
+                    )
+
+    def source_states(self) -> dict[str, SourceState]:
+        with self._guard():
+            # Column lists are constants; every value is a bound parameter.
+            rows = self._conn.execute(f"SELECT {_STATE_COLUMNS} FROM sources ORDER BY id")  # noqa: S608
+            return {row[0]: _state(row) for row in rows}
+
+    def source_state(self, source_id: str) -> SourceState | None:
+        with self._guard():
+            row = self._conn.execute(
+                f"SELECT {_STATE_COLUMNS} FROM sources WHERE id = ?",  # noqa: S608
+                (source_id,),
+            ).fetchone()
+        return None if row is None else _state(row)
+
+    def record_not_modified(
+        self, source_id: str, *, now: datetime, status: int, next_fetch: datetime,
+        etag: str | None, last_modified: str | None,
+    ) -> None:  # fmt: skip
+        """A fetch that brought nothing new: a 304, or a body identical to the last."""
+        with self._transaction() as db:
+            db.execute(
+                "UPDATE sources SET last_fetch = ?, last_success = ?, last_status = ?, "
+                "next_fetch = ?, error_count = 0, last_error = NULL, new_entries = 0, "
+                "etag = coalesce(?, etag), last_modified = coalesce(?, last_modified) "
+                "WHERE id = ?",
+                (_ts(now), _ts(now), status, _ts(next_fetch), etag, last_modified, source_id),
+            )
+
+    def record_failure(
+        self, source_id: str, *, now: datetime, status: int | None, error: str,
+        next_fetch: datetime,
+    ) -> None:  # fmt: skip
+        with self._transaction() as db:
+            db.execute(
+                "UPDATE sources SET last_fetch = ?, last_status = ?, last_error = ?, "
+                "error_count = error_count + 1, next_fetch = ? WHERE id = ?",
+                (_ts(now), status, error, _ts(next_fetch), source_id),
+            )
+
+    # -- entries ---------------------------------------------------------
+
+    def store_entries(
+        self,
+        source_id: str,
+        entries: Sequence[NewEntry],
+        *,
+        now: datetime,
+        next_fetch: datetime,
+        status: int,
+        etag: str | None,
+        last_modified: str | None,
+        body_hash: str | None,
+        effective_url: str | None,
+        feed_title: str | None,
+        feed_link: str | None,
+    ) -> StoreResult:
+        """Upsert one fetched document's entries and the source's state, atomically.
+
+        Entries are never deleted because they vanished from a feed. An edited
+        entry is updated in place and keeps its first_seen, sort_date and story.
+        """
+        new = updated = 0
+        stamp = _ts(now)
+        with self._transaction() as db:
+            # Reversed so the document's first (newest) item gets the highest id,
+            # which breaks ties in sort_date the way the publisher intended.
+            for item in reversed(entries):
+                row = db.execute(
+                    "SELECT id, content_hash FROM entries WHERE source_id = ? AND key = ?",
+                    (source_id, item.key),
+                ).fetchone()
+                if row is None:
+                    self._insert(db, source_id, item, stamp)
+                    new += 1
+                elif row[1] != item.content_hash:
+                    self._update(db, row[0], item, stamp)
+                    updated += 1
+            db.execute(
+                "UPDATE sources SET last_fetch = ?, last_success = ?, last_status = ?, "
+                "next_fetch = ?, error_count = 0, last_error = NULL, new_entries = ?, "
+                "etag = ?, last_modified = ?, body_hash = ?, effective_url = ?, "
+                "feed_title = coalesce(?, feed_title), feed_link = coalesce(?, feed_link) "
+                "WHERE id = ?",
+                (
+                    stamp, stamp, status, _ts(next_fetch), new, etag, last_modified, body_hash,
+                    effective_url, feed_title, feed_link, source_id,
+                ),
+            )  # fmt: skip
+        return StoreResult(new=new, updated=updated, unchanged=len(entries) - new - updated)
+
+    @staticmethod
+    def _insert(db: sqlite3.Connection, source_id: str, item: NewEntry, stamp: str | None) -> None:
+        e = item.entry
+        first_seen = stamp
+        sort_date = first_seen
+        if e.published is not None:
+            sort_date = min(_ts(e.published) or "", first_seen or "")
+        story_id = None
+        if item.canonical_url:
+            found = db.execute(
+                "SELECT story_id FROM entries WHERE canonical_url = ? ORDER BY id LIMIT 1",
+                (item.canonical_url,),
+            ).fetchone()
+            story_id = found[0] if found else None
+        cursor = db.execute(
+            "INSERT INTO entries (source_id, key, story_id, guid, link, canonical_url, title, "
+            "summary, content, authors, categories, enclosures, published, updated, first_seen, "
+            "last_changed, sort_date, content_hash) "
+            "VALUES (?, ?, coalesce(?, 0), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                source_id, item.key, story_id, e.guid, e.link, item.canonical_url, e.title,
+                e.summary, e.content, *_lists(item), _ts(e.published), _ts(e.updated),
+                first_seen, first_seen, sort_date, item.content_hash,
+            ),
+        )  # fmt: skip
+        if story_id is None:
+            db.execute("UPDATE entries SET story_id = id WHERE id = ?", (cursor.lastrowid,))
+
+    @staticmethod
+    def _update(db: sqlite3.Connection, entry_id: int, item: NewEntry, stamp: str | None) -> None:
+        e = item.entry
+        db.execute(
+            "UPDATE entries SET guid = ?, link = ?, title = ?, summary = ?, content = ?, "
+            "authors = ?, categories = ?, enclosures = ?, published = ?, updated = ?, "
+            "last_changed = ?, content_hash = ? WHERE id = ?",
+            (
+                e.guid, e.link, e.title, e.summary, e.content, *_lists(item),
+                _ts(e.published), _ts(e.updated), stamp, item.content_hash, entry_id,
+            ),
+        )  # fmt: skip
+
+    def stories(self) -> Iterator[StoredEntry]:
+        """Every entry, grouped by story, newest story first.
+
+        A story is dated by its first member, so a late joiner or an edit never
+        moves it. Within a story, members come in the order they were stored.
+        """
+        with self._guard():
+            cursor = self._conn.execute(
+                f"SELECT {_ENTRY_COLUMNS} FROM entries s JOIN entries e ON e.story_id = s.id "  # noqa: S608
+                "WHERE s.story_id = s.id ORDER BY s.sort_date DESC, s.id DESC, e.id ASC"
+            )
+            for row in cursor:
+                yield _entry(row)
+
+    def entry_count(self) -> int:
+        with self._guard():
+            return int(self._conn.execute("SELECT count(*) FROM entries").fetchone()[0])
+
+
+def _lists(item: NewEntry) -> tuple[str, str, str]:
+    e = item.entry
+    enclosures = [[x.url, x.type, x.length] for x in e.enclosures]
+    return (
+        json.dumps(list(e.authors), ensure_ascii=False),
+        json.dumps(list(e.categories), ensure_ascii=False),
+        json.dumps(enclosures, ensure_ascii=False),
+    )
+
+
+def _state(row: Any) -> SourceState:
+    return SourceState(
+        source_id=row[0], url=row[1], effective_url=row[2], feed_title=row[3], feed_link=row[4],
+        etag=row[5], last_modified=row[6], body_hash=row[7], last_fetch=_dt(row[8]),
+        last_success=_dt(row[9]), last_status=row[10], error_count=row[11], last_error=row[12],
+        next_fetch=_dt(row[13]), new_entries=row[14], total_entries=row[15],
+    )  # fmt: skip
+
+
+def _entry(row: Any) -> StoredEntry:
+    first_seen = _dt(row[15])
+    sort_date = _dt(row[16])
+    assert first_seen is not None and sort_date is not None  # NOT NULL columns
+    return StoredEntry(
+        id=row[0], source_id=row[1], key=row[2], story_id=row[3], guid=row[4], link=row[5],
+        canonical_url=row[6], title=row[7], summary=row[8], content=row[9],
+        authors=tuple(json.loads(row[10])), categories=tuple(json.loads(row[11])),
+        enclosures=tuple(Enclosure(u, t, n) for u, t, n in json.loads(row[12])),
+        published=_dt(row[13]), updated=_dt(row[14]), first_seen=first_seen,
+        sort_date=sort_date,
+    )  # fmt: skip

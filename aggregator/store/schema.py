@@ -1,0 +1,55 @@
+"""Numbered migrations, applied in order and recorded in PRAGMA user_version.
+
+A migration is never edited once released: add a new one instead.
+"""
+
+from __future__ import annotations
+
+MIGRATIONS: tuple[str, ...] = (
+    # 1: sources with their fetch state, entries with identity and text.
+    """
+    CREATE TABLE sources (
+        id            TEXT PRIMARY KEY,
+        url           TEXT NOT NULL,
+        effective_url TEXT,
+        feed_title    TEXT,
+        feed_link     TEXT,
+        etag          TEXT,
+        last_modified TEXT,
+        body_hash     TEXT,
+        last_fetch    TEXT,
+        last_success  TEXT,
+        last_status   INTEGER,
+        error_count   INTEGER NOT NULL DEFAULT 0,
+        last_error    TEXT,
+        next_fetch    TEXT,
+        new_entries   INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE TABLE entries (
+        id            INTEGER PRIMARY KEY,
+        source_id     TEXT NOT NULL REFERENCES sources(id),
+        key           TEXT NOT NULL,
+        story_id      INTEGER NOT NULL,
+        guid          TEXT,
+        link          TEXT,
+        canonical_url TEXT,
+        title         TEXT NOT NULL,
+        summary       TEXT NOT NULL,
+        content       TEXT NOT NULL,
+        authors       TEXT NOT NULL,
+        categories    TEXT NOT NULL,
+        enclosures    TEXT NOT NULL,
+        published     TEXT,
+        updated       TEXT,
+        first_seen    TEXT NOT NULL,
+        last_changed  TEXT NOT NULL,
+        sort_date     TEXT NOT NULL,
+        content_hash  TEXT NOT NULL,
+        UNIQUE (source_id, key)
+    );
+    CREATE INDEX entries_canonical_url ON entries (canonical_url)
+        WHERE canonical_url IS NOT NULL;
+    CREATE INDEX entries_story ON entries (story_id);
+    CREATE INDEX entries_sort ON entries (sort_date DESC, id DESC);
+    """,
+)

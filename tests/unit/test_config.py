@@ -1,0 +1,143 @@
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from aggregator import config
+from aggregator.errors import ConfigError
+
+GOOD = """
+[aggregator]
+port = 9000
+interval = "15m"
+
+[sources.alpha]
+url = "https://alpha.example/feed"
+tags = ["libya"]
+
+[sources.beta]
+url = "https://beta.example/rss.xml"
+title = "Beta News"
+interval = 3600
+enabled = false
+
+[topics.libya]
+title = "Libya"
+any = ["Libya", "Tripoli"]
+tags = ["libya"]
+max_age = "7d"
+"""
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "config.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_good_config_loads_with_defaults_and_resolved_paths(tmp_path: Path) -> None:
+    cfg = config.load(write(tmp_path, GOOD))
+    s = cfg.settings
+    assert s.database == tmp_path / "aggregator.sqlite"
+    assert s.output_dir == tmp_path / "feeds"
+    assert s.port == 9000
+    assert s.base_url == "http://127.0.0.1:9000/"
+    assert s.interval == timedelta(minutes=15)
+    assert cfg.sources["beta"].title == "Beta News"
+    assert cfg.sources["beta"].enabled is False
+    assert cfg.source_interval(cfg.sources["alpha"]) == timedelta(minutes=15)
+    assert cfg.source_interval(cfg.sources["beta"]) == timedelta(hours=1)
+    topic = cfg.topics["libya"]
+    assert topic.any == ("Libya", "Tripoli")
+    assert topic.max_age == timedelta(days=7)
+    assert topic.max_items == 50
+
+
+def test_relative_paths_follow_the_config_file_not_the_cwd(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    cfg = config.load(write(tmp_path, '[aggregator]\ndatabase = "data/db.sqlite"\n'))
+    assert cfg.settings.database == tmp_path / "data" / "db.sqlite"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("[aggregator]\nprot = 1\n", "aggregator.prot: unknown key"),
+        ("[aggregator]\nport = 'x'\n", "aggregator.port: expected int, got a string"),
+        ("[aggregator]\nport = true\n", "aggregator.port: expected int, got a boolean"),
+        ("[aggregator]\nport = 70000\n", "aggregator.port: expected a port"),
+        (
+            "[aggregator]\ninterval = 'soon'\n",
+            "aggregator.interval: expected seconds or a duration",
+        ),
+        ("[aggregator]\ninterval = 5\n", "aggregator.interval: must be at least 60 seconds"),
+        ("[aggregator]\nbase_url = 'feeds.example'\n", "aggregator.base_url: expected an absolute"),
+        ("[aggregator]\nuser_agent = ''\n", "aggregator.user_agent: expected a single"),
+        ("[aggregator]\nmax_concurrency = 0\n", "aggregator.max_concurrency: expected an integer"),
+        ("[sources.a]\ntitle = 'x'\n", "sources.a.url: missing"),
+        ("[sources.a]\nurl = 'ftp://x.example/f'\n", "sources.a.url: expected an absolute http"),
+        ("[sources.a]\nurl = 'https://x.example:abc/'\n", "sources.a.url: expected an absolute"),
+        ("[sources.a]\nurl = 'https://x.example/'\ncolour = 1\n", "sources.a.colour: unknown key"),
+        ("[sources.a]\nurl = 'https://x.example/'\ntags = 'x'\n", "sources.a.tags: expected list"),
+        ("[sources.a]\nurl = 'https://x.example/'\ntags = ['']\n", "sources.a.tags[0]"),
+        ("[sources.a]\nurl = 'https://x.example/'\nenabled = 'yes'\n", "sources.a.enabled"),
+        ("[sources.'a b']\nurl = 'https://x.example/'\n", "sources.a b: source ids are"),
+        ("sources = 3\n", "sources: expected a table, got int"),
+        (
+            "[topics.t]\nany = ['x']\nsources = ['ghost']\n",
+            "topics.t.sources[0]: no source 'ghost'",
+        ),
+        ("[topics.t]\nany = ['x']\ntags = ['ghost']\n", "topics.t.tags[0]: no source has the tag"),
+        ("[topics.T]\nany = ['x']\n", "topics.T: topic slugs are"),
+        ("[topics.t]\nmax_items = 0\n", "topics.t.max_items: expected an integer from 1"),
+        ("[topics.t]\nquery = 'x'\n", "topics.t.query: unknown key"),
+        ("[topics.t]\nany = 'oil'\n", "topics.t.any: expected list"),
+        ("[unknown]\n", "unknown: unknown key"),
+        ("[sources\n", "invalid TOML"),
+    ],
+)
+def test_every_problem_names_the_file_and_key(tmp_path: Path, text: str, expected: str) -> None:
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as info:
+        config.load(path)
+    assert any(expected in p for p in info.value.problems), info.value.problems
+    assert all(p.startswith(str(path)) for p in info.value.problems)
+
+
+def test_duplicate_urls_and_case_insensitive_ids_are_rejected(tmp_path: Path) -> None:
+    text = (
+        "[sources.News]\nurl = 'https://x.example/feed'\n"
+        "[sources.news]\nurl = 'https://x.example/feed'\n"
+    )
+    with pytest.raises(ConfigError) as info:
+        config.load(write(tmp_path, text))
+    problems = "\n".join(info.value.problems)
+    assert "sources.news: duplicate of sources.News" in problems
+    assert "sources.news.url: same URL as sources.News" in problems
+
+
+def test_all_problems_are_reported_at_once(tmp_path: Path) -> None:
+    text = "[aggregator]\nport = 'x'\n[sources.a]\nurl = 'nope'\n[topics.t]\nsources = ['zz']\n"
+    with pytest.raises(ConfigError) as info:
+        config.load(write(tmp_path, text))
+    assert len(info.value.problems) == 3
+
+
+def test_missing_and_non_utf8_files(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="cannot read"):
+        config.load(tmp_path / "absent.toml")
+    bad = tmp_path / "latin1.toml"
+    bad.write_bytes(b"[sources.a]\ntitle = '\xe9'\n")
+    with pytest.raises(ConfigError, match="not UTF-8"):
+        config.load(bad)
+
+
+def test_empty_config_is_valid_and_inert(tmp_path: Path) -> None:
+    cfg = config.load(write(tmp_path, ""))
+    assert not cfg.sources and not cfg.topics

@@ -1,0 +1,167 @@
+from __future__ import annotations
+
+import sqlite3
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from aggregator.config import SourceConfig
+from aggregator.dedup import key_entries
+from aggregator.errors import StorageError
+from aggregator.models import Enclosure, ParsedEntry
+from aggregator.store import Store
+from tests.factories import T0, parsed
+
+SOURCES = {
+    "a": SourceConfig(id="a", url="https://a.example/feed"),
+    "b": SourceConfig(id="b", url="https://b.example/feed"),
+}
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Store:
+    s = Store.open(tmp_path / "db.sqlite")
+    s.sync_sources(SOURCES)
+    return s
+
+
+def put(
+    store: Store, source: str, entries: list[ParsedEntry], *, hours: float = 0
+) -> tuple[int, int]:
+    now = T0 + timedelta(hours=hours)
+    result = store.store_entries(
+        source, key_entries(entries), now=now, next_fetch=now + timedelta(minutes=30), status=200,
+        etag='"v1"', last_modified=None, body_hash="h", effective_url=None,
+        feed_title="Feed", feed_link="https://a.example/",
+    )  # fmt: skip
+    return result.new, result.updated
+
+
+def test_schema_is_migrated_in_wal_mode(tmp_path: Path) -> None:
+    Store.open(tmp_path / "db.sqlite").close()
+    conn = sqlite3.connect(tmp_path / "db.sqlite")
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == 1
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    conn.close()
+
+
+def test_a_newer_schema_is_refused(tmp_path: Path) -> None:
+    conn = sqlite3.connect(tmp_path / "db.sqlite")
+    conn.execute("PRAGMA user_version = 99")
+    conn.close()
+    with pytest.raises(StorageError, match="newer than this aggregator"):
+        Store.open(tmp_path / "db.sqlite")
+
+
+def test_new_updated_unchanged_and_state(store: Store) -> None:
+    first = [parsed("1", "One"), parsed("2", "Two")]
+    assert put(store, "a", first) == (2, 0)
+    assert put(store, "a", first, hours=1) == (0, 0)
+    assert put(store, "a", [parsed("1", "One (edited)"), parsed("2", "Two")], hours=2) == (0, 1)
+    state = store.source_state("a")
+    assert state is not None
+    assert state.total_entries == 2 and state.etag == '"v1"' and state.feed_title == "Feed"
+    assert state.last_success == T0 + timedelta(hours=2)
+
+
+def test_an_edit_keeps_first_seen_sort_date_and_story(store: Store) -> None:
+    put(store, "a", [parsed("1", "One", published=T0 - timedelta(hours=3))])
+    (before,) = list(store.stories())
+    later = T0 + timedelta(days=2)
+    put(store, "a", [parsed("1", "One v2", published=later, updated=later)], hours=48)
+    (after,) = list(store.stories())
+    assert after.title == "One v2" and after.updated == later
+    assert (after.id, after.first_seen, after.sort_date, after.story_id) == (
+        before.id, before.first_seen, before.sort_date, before.story_id,
+    )  # fmt: skip
+
+
+def test_future_dates_are_clamped_to_first_seen(store: Store) -> None:
+    put(store, "a", [parsed("1", "From the future", published=T0 + timedelta(days=365))])
+    (entry,) = list(store.stories())
+    assert entry.sort_date == T0
+    assert entry.published == T0 + timedelta(days=365)  # kept as the publisher wrote it
+
+
+def test_vanished_entries_are_never_deleted(store: Store) -> None:
+    put(store, "a", [parsed("1", "One"), parsed("2", "Two")])
+    put(store, "a", [parsed("3", "Three")], hours=1)
+    assert store.entry_count() == 3
+
+
+def test_same_canonical_url_across_sources_is_one_story(store: Store) -> None:
+    put(store, "a", [parsed("x", "Deal", link="https://wire.example/deal?utm_source=a")])
+    put(store, "b", [parsed("y", "Deal", link="https://WIRE.example/deal#top")], hours=1)
+    put(store, "b", [parsed("z", "Other", link="https://wire.example/other")], hours=1)
+    rows = list(store.stories())
+    by_story: dict[int, list[str]] = {}
+    for row in rows:
+        by_story.setdefault(row.story_id, []).append(row.source_id)
+    assert sorted(by_story.values()) == [["a", "b"], ["b"]]
+    # Grouped, founder first: the joiner follows its founder immediately.
+    deal = [r for r in rows if r.title == "Deal"]
+    assert deal[0].source_id == "a" and deal[1].story_id == deal[0].id
+
+
+def test_stories_come_newest_first_in_document_order_on_ties(store: Store) -> None:
+    old = T0 - timedelta(days=2)
+    put(
+        store,
+        "a",
+        [parsed("n1", "Newest"), parsed("n2", "Second"), parsed("o", "Old", published=old)],
+    )
+    assert [e.title for e in store.stories()] == ["Newest", "Second", "Old"]
+
+
+def test_lists_and_enclosures_round_trip(store: Store) -> None:
+    entry = parsed(
+        "1", "Podcast", authors=("Ann", "Bo"), categories=("oil", "OPEC"),
+        enclosures=(Enclosure("https://a.example/ep.mp3", "audio/mpeg", 123),),
+    )  # fmt: skip
+    put(store, "a", [entry])
+    (row,) = list(store.stories())
+    assert row.authors == ("Ann", "Bo") and row.categories == ("oil", "OPEC")
+    assert row.enclosures == (Enclosure("https://a.example/ep.mp3", "audio/mpeg", 123),)
+    assert row.first_seen.tzinfo is not None
+
+
+def test_failures_count_up_and_success_resets(store: Store) -> None:
+    for i in range(3):
+        store.record_failure("a", now=T0, status=500, error="fetch: HTTP 500",
+                             next_fetch=T0 + timedelta(minutes=i))  # fmt: skip
+    state = store.source_state("a")
+    assert state is not None and state.error_count == 3 and state.last_error == "fetch: HTTP 500"
+    assert state.last_success is None
+    store.record_not_modified("a", now=T0, status=304, next_fetch=T0, etag=None, last_modified="x")
+    state = store.source_state("a")
+    assert state is not None and state.error_count == 0 and state.last_error is None
+    assert state.last_modified == "x" and state.last_status == 304
+
+
+def test_a_changed_url_in_config_forgets_validators(store: Store) -> None:
+    put(store, "a", [parsed("1", "One")])
+    store.sync_sources({"a": SourceConfig(id="a", url="https://a.example/new-feed")})
+    state = store.source_state("a")
+    assert state is not None
+    assert (
+        state.url == "https://a.example/new-feed"
+        and state.etag is None
+        and state.next_fetch is None
+    )
+    assert store.entry_count() == 1  # its articles stay
+
+
+def test_data_survives_reopening(tmp_path: Path) -> None:
+    with Store.open(tmp_path / "db.sqlite") as s:
+        s.sync_sources(SOURCES)
+        put(s, "a", [parsed("1", "One")])
+    with Store.open(tmp_path / "db.sqlite") as s:
+        assert [e.title for e in s.stories()] == ["One"]
+
+
+def test_a_failed_batch_leaves_nothing_behind(store: Store) -> None:
+    put(store, "a", [parsed("1", "One")])
+    with pytest.raises(StorageError):
+        put(store, "ghost", [parsed("2", "Two")])  # no such source: foreign key fails
+    assert store.entry_count() == 1
