@@ -27,6 +27,11 @@ class SourceError(AggregatorError):
         self.status = status  # the HTTP status behind the failure, when there was one
         super().__init__(f"source {source_id!r} ({url}): {self.kind}: {detail}")
 
+    def __reduce__(self) -> tuple[object, ...]:
+        # Parse errors cross a process boundary; the default pickling would call
+        # __init__ with the message alone.
+        return (_rebuild, (type(self), self.__dict__))
+
 
 class FetchError(SourceError):
     kind = "fetch"
@@ -51,6 +56,15 @@ class Gone(FetchError):
 
 class ParseError(SourceError):
     kind = "parse"
+
+
+def _rebuild(cls: type[SourceError], state: dict[str, object]) -> SourceError:
+    error = cls.__new__(cls)
+    error.__dict__.update(state)
+    Exception.__init__(
+        error, f"source {error.source_id!r} ({error.url}): {cls.kind}: {error.detail}"
+    )
+    return error
 
 
 class StorageError(AggregatorError):

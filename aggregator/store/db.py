@@ -225,8 +225,9 @@ class Store:
         e = item.entry
         first_seen = stamp
         sort_date = first_seen
-        if e.published is not None:
-            sort_date = min(_ts(e.published) or "", first_seen or "")
+        dated = e.published or e.updated  # Atom entries may carry only <updated>
+        if dated is not None:
+            sort_date = min(_ts(dated) or "", first_seen or "")
         story_id = None
         if item.canonical_url:
             found = db.execute(

@@ -1,0 +1,236 @@
+"""A fetched document (bytes) -> ParsedFeed. The only place that imports feedparser.
+
+feedparser only ever sees bytes, never a URL (it would fetch it). It is not told the
+document's URL either: it resolves every RSS `guid` and Atom `id` against that base
+even with resolve_relative_uris=False, so `post-17` would become a different guid
+each time the feed moved. Relative links are resolved here instead, with safe_url.
+Its HTML sanitiser is off too: sanitize.clean_html (nh3) is faster and stricter.
+
+Before feedparser runs, the bytes are bounded and defused (_prepare); JSON Feed, which
+feedparser 6 cannot read, goes to _jsonfeed instead.
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+from datetime import UTC, datetime
+from html.parser import HTMLParser
+from typing import Any
+from urllib.parse import urljoin
+
+import feedparser
+
+from aggregator.errors import ParseError
+from aggregator.models import ParsedEntry, ParsedFeed
+from aggregator.parse._fields import (
+    GUID_MAX,
+    TITLE_INPUT_MAX,
+    NotAFeed,
+    derive_title,
+    enclosures,
+    names,
+    text_as_html,
+)
+from aggregator.parse._jsonfeed import parse_json_feed
+from aggregator.parse._prepare import decode_transport, defuse
+from aggregator.sanitize import clean_html, clean_text, html_to_text, safe_url
+
+__all__ = ["parse_feed"]
+
+_LEADING_SPACE = re.compile(rb"(?:\xef\xbb\xbf)?\s*")
+# The first tag of a document; its name tells an HTML page from some other XML.
+_FIRST_TAG = re.compile(rb"<!DOCTYPE\s+(html)\b|<([A-Za-z][\w:.-]*)", re.IGNORECASE)
+_HTML_ROOTS = frozenset({b"html", b"head", b"body", b"title", b"meta", b"link"})
+_DISCOVERY_BYTES = 262_144  # feed links are in <head>
+_FEED_TYPES = frozenset(
+    {"application/rss+xml", "application/atom+xml", "application/feed+json", "application/json"}
+)
+_HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
+
+
+def parse_feed(
+    body: bytes, *, source_id: str, url: str, content_type: str | None = None
+) -> ParsedFeed:
+    """Parse an RSS, Atom or JSON Feed document fetched from url.
+
+    Raises ParseError when the document is not a feed (an HTML page, JSON that is not
+    JSON Feed, junk) or is broken with nothing usable in it. A well-formed feed with
+    no entries is not an error.
+    """
+    try:
+        return _parse(body, url, content_type)
+    except NotAFeed as exc:
+        raise ParseError(source_id, url, str(exc)) from exc.__cause__
+
+
+def _parse(body: bytes, url: str, content_type: str | None) -> ParsedFeed:
+    body, transcoded = decode_transport(body)
+    if transcoded:  # the charset the server announced no longer applies
+        content_type = None
+    start = _LEADING_SPACE.match(body)
+    first = body[start.end() : start.end() + 1] if start else body[:1]
+    if not first:
+        raise NotAFeed("empty document")
+    if first in (b"{", b"["):
+        return parse_json_feed(body, url)
+    body = defuse(body)
+    try:
+        result = feedparser.parse(
+            body,
+            response_headers={"content-type": content_type} if content_type else None,
+            sanitize_html=False,
+            resolve_relative_uris=False,
+        )
+    except Exception as exc:  # it raises on some malformed input instead of flagging bozo
+        raise NotAFeed(f"feedparser failed: {type(exc).__name__}: {exc}") from exc
+    return _from_feedparser(result, body, url)
+
+
+def _from_feedparser(result: Any, body: bytes, url: str) -> ParsedFeed:
+    version = _str(result, "version")
+    entries = _dicts(result, "entries")
+    problem = dict.get(result, "bozo_exception") if dict.get(result, "bozo") else None
+    if not version and not entries:
+        raise NotAFeed(_not_a_feed(body, url, problem))
+    # An encoding or content-type complaint does not make an empty feed broken.
+    benign = isinstance(problem, feedparser.ThingsNobodyCaresAboutButMe)
+    if problem is not None and not entries and not benign:
+        raise NotAFeed(f"malformed feed with no usable entry: {_describe(problem)}")
+    feed = dict.get(result, "feed")
+    # An Atom entry without an author inherits the feed's (RFC 4287 4.2.1).
+    inherited = _authors(feed) if version.startswith("atom") else ()
+    return ParsedFeed(
+        title=_title(feed),
+        link=safe_url(_str(feed, "link"), base_url=url),
+        entries=tuple(_entry(entry, url, inherited) for entry in entries),
+        format=version,
+        warning=_describe(problem) if problem is not None else None,
+    )
+
+
+def _entry(entry: Any, url: str, inherited: tuple[str, ...]) -> ParsedEntry:
+    raw_guid = _str(entry, "id")
+    link_value = _str(entry, "link")
+    if link_value and any(_str(lk, "href") == link_value for lk in _dicts(entry, "links")):
+        link = safe_url(link_value, base_url=url)
+    elif dict.get(entry, "guidislink"):
+        # feedparser copied the guid into `link`: a link only if it is an absolute URL.
+        link = safe_url(raw_guid, base_url=None)
+    else:
+        link = None
+    contents = _dicts(entry, "content")
+    chosen = next((c for c in contents if _str(c, "type") in _HTML_TYPES), None)
+    chosen = chosen or (contents[0] if contents else None)
+    content = _html(chosen, link, url)
+    summary_detail = dict.get(entry, "summary_detail") or {"value": _str(entry, "summary")}
+    if chosen is not None and _str(summary_detail, "value") == _str(chosen, "value"):
+        summary = content  # feedparser copies an Atom content into summary
+    else:
+        summary = _html(summary_detail, link, url)
+    links = _dicts(entry, "links")
+    return ParsedEntry(
+        guid=clean_text(raw_guid, max_length=GUID_MAX) or None,
+        link=link,
+        title=_title(entry) or derive_title(summary or content),
+        summary=summary,
+        content=content,
+        authors=_authors(entry) or inherited,
+        categories=names(_str(t, "term") or _str(t, "label") for t in _dicts(entry, "tags")),
+        published=_date(dict.get(entry, "published_parsed") or dict.get(entry, "created_parsed")),
+        updated=_date(dict.get(entry, "updated_parsed")),
+        enclosures=enclosures(
+            [
+                (dict.get(lk, "href"), dict.get(lk, "type"), dict.get(lk, "length"))
+                for lk in links
+                if _str(lk, "rel") == "enclosure"
+            ],
+            base_url=url,
+        ),
+    )
+
+
+def _authors(obj: Any) -> tuple[str, ...]:
+    found = [_str(a, "name") or _str(a, "email") for a in _dicts(obj, "authors")]
+    return names(found or [_str(obj, "author")])
+
+
+def _html(detail: Any, link: str | None, url: str) -> str:
+    """Sanitised HTML of a feedparser text construct (a dict with value, type, base)."""
+    value = _str(detail, "value")
+    if not value:
+        return ""
+    if _str(detail, "type") not in _HTML_TYPES | {""}:
+        value = text_as_html(value)
+    # An xml:base in the document wins; otherwise links are relative to the article.
+    xml_base = _str(detail, "base")
+    return clean_html(value, base_url=urljoin(url, xml_base) if xml_base else link or url)
+
+
+def _title(obj: Any) -> str:
+    """The title as plain text: markup stripped when its type says HTML."""
+    value = _str(obj, "title")[:TITLE_INPUT_MAX]
+    if "html" in _str(dict.get(obj, "title_detail") if isinstance(obj, dict) else None, "type"):
+        value = html_to_text(value)
+    return clean_text(value)
+
+
+def _date(value: Any) -> datetime | None:
+    """feedparser's struct_time (already UTC) as an aware datetime; None if absurd."""
+    if value is None:
+        return None
+    try:
+        return datetime.fromtimestamp(calendar.timegm(value), tz=UTC)
+    except (TypeError, ValueError, OverflowError, OSError):
+        return None
+
+
+def _str(obj: Any, key: str) -> str:
+    # dict.get, not FeedParserDict.get: no key aliases, no DeprecationWarning fallbacks.
+    value = dict.get(obj, key) if isinstance(obj, dict) else None
+    return value if isinstance(value, str) else ""
+
+
+def _dicts(obj: Any, key: str) -> list[Any]:
+    value = dict.get(obj, key) if isinstance(obj, dict) else None
+    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
+
+
+def _describe(problem: object) -> str:
+    return clean_text(f"{type(problem).__name__}: {problem}", max_length=500)
+
+
+def _not_a_feed(body: bytes, url: str, problem: object) -> str:
+    head = body[:_DISCOVERY_BYTES]
+    first = _FIRST_TAG.search(head)
+    root = (first[1] or first[2]).lower() if first else b""
+    if root in _HTML_ROOTS:
+        finder = _FeedLinkFinder(url)
+        finder.feed(head.decode("utf-8", "replace"))
+        finder.close()
+        if finder.found:
+            return "an HTML page, not a feed; it links to: " + ", ".join(finder.found)
+        return "an HTML page, not a feed (and it links to no feed)"
+    detail = f"root element <{root.decode('ascii', 'replace')}>" if root else "no XML element"
+    if problem is not None:
+        detail += f"; {_describe(problem)}"
+    return f"not an RSS, Atom or JSON feed ({detail})"
+
+
+class _FeedLinkFinder(HTMLParser):
+    """<link rel="alternate" type="application/rss+xml" href="..."> in an HTML page."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(convert_charrefs=True)
+        self.base = url
+        self.found: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = {name: value or "" for name, value in attrs}
+        if tag == "base" and values.get("href"):
+            self.base = safe_url(values["href"], base_url=self.base) or self.base
+        elif tag == "link" and "alternate" in values.get("rel", "").lower().split():
+            mime = values.get("type", "").split(";")[0].strip().lower()
+            href = safe_url(values.get("href"), base_url=self.base)
+            if mime in _FEED_TYPES and href and href not in self.found and len(self.found) < 5:
+                self.found.append(href)

@@ -1,0 +1,91 @@
+"""Atomic, change-only file writes for published output.
+
+A reader (the HTTP server, nginx, a sync tool) must never see a half-written
+feed, and an unchanged feed must keep its mtime so conditional GETs keep
+answering 304. So: compare first, then write a temp file in the same
+directory, fsync it, and rename it over the target.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import stat
+import tempfile
+from pathlib import Path
+
+# Temp files are hidden and carry a suffix nothing else uses, so a clean-up
+# after a crash can find them without touching anything else.
+TEMP_SUFFIX = ".aggregator-tmp"
+_DEFAULT_MODE = 0o644  # published files are meant to be read by a web server
+
+
+def write_if_changed(path: Path, data: bytes) -> bool:
+    """Atomically replace `path` with `data` unless it already holds exactly that.
+
+    Returns whether the file was written.
+    """
+    mode, unchanged = _compare(path, data)
+    if unchanged:
+        return False
+    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=TEMP_SUFFIX)
+    tmp = Path(name)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        # mkstemp creates 0600; keep the old file's mode, or make it readable.
+        tmp.chmod(mode)
+        tmp.replace(path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    _fsync_directory(path.parent)
+    return True
+
+
+def clean_stale_temp_files(directory: Path) -> int:
+    """Remove temp files an interrupted write left in `directory`; return how many.
+
+    Call it at start-up, before anything writes there (one writer per directory).
+    """
+    removed = 0
+    try:
+        candidates = sorted(directory.glob(f".*{TEMP_SUFFIX}"))
+    except OSError:
+        return 0
+    for candidate in candidates:
+        try:
+            if not stat.S_ISREG(candidate.lstat().st_mode):
+                continue
+            candidate.unlink()
+        except FileNotFoundError:
+            continue
+        removed += 1
+    return removed
+
+
+def _compare(path: Path, data: bytes) -> tuple[int, bool]:
+    """(mode for the new file, whether `path` already holds exactly `data`)."""
+    try:
+        st = path.stat()
+        if not stat.S_ISREG(st.st_mode):
+            return _DEFAULT_MODE, False
+        mode = stat.S_IMODE(st.st_mode)
+        # The size settles most changes without reading the old file.
+        return mode, st.st_size == len(data) and path.read_bytes() == data
+    except FileNotFoundError:
+        return _DEFAULT_MODE, False
+
+
+def _fsync_directory(directory: Path) -> None:
+    """Make the rename itself durable across a power loss (POSIX)."""
+    # Some platforms and file systems cannot open or fsync a directory; the
+    # write has already happened, so durability is best effort there.
+    with contextlib.suppress(OSError):
+        fd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)

@@ -1,0 +1,98 @@
+"""HTTP for the published feeds (aiohttp): GET and HEAD, right content types,
+ETag / Last-Modified with 304 answers, nothing outside the output directory."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from aiohttp import web
+
+log = logging.getLogger(__name__)
+
+CONTENT_TYPES = {
+    ".atom": "application/atom+xml; charset=utf-8",
+    ".rss": "application/rss+xml; charset=utf-8",
+    ".json": "application/feed+json; charset=utf-8",
+    ".opml": "text/x-opml; charset=utf-8",
+    ".html": "text/html; charset=utf-8",
+    ".xml": "application/xml; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+}
+_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src https: http: data:; base-uri 'none'"
+
+
+def make_app(output_dir: Path, *, max_age: int = 60) -> web.Application:
+    root = output_dir.resolve()
+
+    async def handle(request: web.Request) -> web.StreamResponse:
+        path = _resolve(root, request.match_info["path"])
+        if path is None:
+            raise web.HTTPNotFound(text="not found\n")
+        headers = {
+            "Content-Type": CONTENT_TYPES[path.suffix],
+            "Cache-Control": f"public, max-age={max_age}",
+            "X-Content-Type-Options": "nosniff",
+        }
+        if path.suffix == ".html":
+            headers["Content-Security-Policy"] = _CSP
+        return web.FileResponse(path, headers=headers)
+
+    app = web.Application()
+    app.router.add_route("GET", "/{path:.*}", handle)  # GET routes answer HEAD too
+    return app
+
+
+def _resolve(root: Path, name: str) -> Path | None:
+    """The published file a URL path names, or None; never a path outside root."""
+    parts = [p for p in name.split("/") if p]
+    if any(p.startswith(".") or "\\" in p or "\x00" in p for p in parts):
+        return None  # dot-files (temp files, ..) are never served
+    path = root.joinpath(*parts) if parts else root
+    if path.is_dir():
+        path = path / "index.html"
+    if path.suffix not in CONTENT_TYPES:
+        return None
+    try:
+        resolved = path.resolve(strict=True)
+    except (OSError, RuntimeError):
+        return None
+    if not resolved.is_relative_to(root) or not resolved.is_file():
+        return None
+    return resolved
+
+
+@dataclass
+class Server:
+    runner: web.AppRunner
+    host: str
+    port: int
+
+    @property
+    def url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}/"
+
+    async def stop(self) -> None:
+        await self.runner.cleanup()
+
+
+async def start(output_dir: Path, host: str, port: int, *, max_age: int = 60) -> Server:
+    """Listen on host:port (0 picks a free port) and return the running server."""
+    runner = web.AppRunner(make_app(output_dir, max_age=max_age), handle_signals=False,
+                           access_log=None)  # fmt: skip
+    await runner.setup()
+    site = web.TCPSite(runner, host, port)
+    try:
+        await site.start()
+    except OSError as exc:
+        await runner.cleanup()
+        raise OSError(exc.errno, f"cannot listen on {host}:{port}: {exc.strerror}") from exc
+    bound = port
+    for address in runner.addresses:
+        if isinstance(address, tuple):
+            bound = int(address[1])
+            break
+    log.info("serving %s on http://%s:%s/", output_dir, host, bound)
+    return Server(runner, host, bound)
