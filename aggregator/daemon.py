@@ -19,6 +19,7 @@ from aggregator.config import Config
 from aggregator.errors import AggregatorError
 from aggregator.fetch import Fetcher
 from aggregator.pipeline import Pipeline, parser_pool
+from aggregator.publish import clean_stale_temp_files
 from aggregator.store import Store
 
 log = logging.getLogger(__name__)
@@ -46,6 +47,9 @@ class Daemon:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self.stop)
         store = Store.open(settings.database)
+        removed = clean_stale_temp_files(settings.output_dir)
+        if removed:
+            log.info("removed %d temporary files left by an interrupted publish", removed)
         executor = parser_pool()
         try:
             async with Fetcher(

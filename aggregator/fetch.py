@@ -244,11 +244,11 @@ def _raise_for_status(source_id: str, url: str, status: int, headers: dict[str, 
         return
     detail = f"HTTP {status} {httpx.codes.get_reason_phrase(status)}".rstrip()
     if status == 410:
-        raise Gone(source_id, url, detail)
+        raise Gone(source_id, url, detail, status=status)
     if status in (429, 503):
         retry_after = _retry_after(headers.get("retry-after"), headers.get("date"))
-        raise RateLimited(source_id, url, detail, retry_after)
-    raise FetchError(source_id, url, detail)
+        raise RateLimited(source_id, url, detail, retry_after, status=status)
+    raise FetchError(source_id, url, detail, status=status)
 
 
 def _headers(response: httpx.Response) -> dict[str, str]:

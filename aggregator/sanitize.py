@@ -9,10 +9,10 @@ browser.
 
 from __future__ import annotations
 
+import html as htmllib
 import re
 import unicodedata
 from collections.abc import Callable
-from html.parser import HTMLParser
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import nh3
@@ -77,6 +77,7 @@ LINK_REL = "noopener noreferrer nofollow"
 
 # html_to_text: tags whose text is not text, and tags that separate words.
 _NOT_TEXT = frozenset({"script", "style", "template", "head", "title", "svg", "math"})
+_TAG = re.compile(r"<[^>]*>")
 _BREAKS = _HEADINGS | frozenset(
     {"br", "p", "div", "li", "tr", "td", "th", "hr", "blockquote", "pre", "dt", "dd"}
     | {"figcaption", "section", "article"}
@@ -108,38 +109,15 @@ def html_to_text(html: str) -> str:
 
     No length cap beyond HTML_INPUT_MAX; pass the result through clean_text.
     """
-    extractor = _TextExtractor()
-    extractor.feed(_ILLEGAL.sub("", html[:HTML_INPUT_MAX]))
-    extractor.close()
+    html = _ILLEGAL.sub("", html[:HTML_INPUT_MAX])
+    if "<" not in html and "&" not in html:
+        return " ".join(html.split())
+    # nh3 (html5ever) rather than html.parser, which raises AssertionError on "<![ x".
+    # Only attribute-less separator tags survive; each becomes a space.
+    kept = nh3.clean(html, tags=_BREAKS, clean_content_tags=_NOT_TEXT, attributes={}, link_rel=None)
+    text = htmllib.unescape(_TAG.sub(" ", kept))
     # Entities such as &#1; decode to characters we must drop again.
-    return " ".join(_ILLEGAL.sub("", "".join(extractor.parts)).split())
-
-
-class _TextExtractor(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-        self._skip = 0  # depth inside elements whose content is not text
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in _NOT_TEXT:
-            self._skip += 1
-        elif tag in _BREAKS:
-            self.parts.append(" ")
-
-    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in _BREAKS:
-            self.parts.append(" ")
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in _NOT_TEXT:
-            self._skip = max(0, self._skip - 1)
-        elif tag in _BREAKS:
-            self.parts.append(" ")
-
-    def handle_data(self, data: str) -> None:
-        if not self._skip:
-            self.parts.append(data)
+    return " ".join(_ILLEGAL.sub("", text).split())
 
 
 def _absolute(url: str, base_url: str | None, schemes: frozenset[str]) -> str | None:

@@ -13,9 +13,9 @@ feedparser 6 cannot read, goes to _jsonfeed instead.
 from __future__ import annotations
 
 import calendar
+import html
 import re
 from datetime import UTC, datetime
-from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import urljoin
 
@@ -43,6 +43,8 @@ _LEADING_SPACE = re.compile(rb"(?:\xef\xbb\xbf)?\s*")
 _FIRST_TAG = re.compile(rb"<!DOCTYPE\s+(html)\b|<([A-Za-z][\w:.-]*)", re.IGNORECASE)
 _HTML_ROOTS = frozenset({b"html", b"head", b"body", b"title", b"meta", b"link"})
 _DISCOVERY_BYTES = 262_144  # feed links are in <head>
+_LINK_TAG = re.compile(r"<(link|base)\b([^>]*)>", re.IGNORECASE)
+_ATTR = re.compile(r"""([\w:-]+)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))""")
 _FEED_TYPES = frozenset(
     {"application/rss+xml", "application/atom+xml", "application/feed+json", "application/json"}
 )
@@ -203,13 +205,11 @@ def _describe(problem: object) -> str:
 def _not_a_feed(body: bytes, url: str, problem: object) -> str:
     head = body[:_DISCOVERY_BYTES]
     first = _FIRST_TAG.search(head)
-    root = (first[1] or first[2]).lower() if first else b""
+    root = (first[1] or first[2]).lower()[:40] if first else b""
     if root in _HTML_ROOTS:
-        finder = _FeedLinkFinder(url)
-        finder.feed(head.decode("utf-8", "replace"))
-        finder.close()
-        if finder.found:
-            return "an HTML page, not a feed; it links to: " + ", ".join(finder.found)
+        found = _feed_links(head.decode("utf-8", "replace"), url)
+        if found:
+            return "an HTML page, not a feed; it links to: " + ", ".join(found)
         return "an HTML page, not a feed (and it links to no feed)"
     detail = f"root element <{root.decode('ascii', 'replace')}>" if root else "no XML element"
     if problem is not None:
@@ -217,20 +217,21 @@ def _not_a_feed(body: bytes, url: str, problem: object) -> str:
     return f"not an RSS, Atom or JSON feed ({detail})"
 
 
-class _FeedLinkFinder(HTMLParser):
-    """<link rel="alternate" type="application/rss+xml" href="..."> in an HTML page."""
+def _feed_links(page: str, url: str) -> list[str]:
+    """Feeds an HTML page advertises: <link rel="alternate" type="application/rss+xml">.
 
-    def __init__(self, url: str) -> None:
-        super().__init__(convert_charrefs=True)
-        self.base = url
-        self.found: list[str] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        values = {name: value or "" for name, value in attrs}
-        if tag == "base" and values.get("href"):
-            self.base = safe_url(values["href"], base_url=self.base) or self.base
-        elif tag == "link" and "alternate" in values.get("rel", "").lower().split():
-            mime = values.get("type", "").split(";")[0].strip().lower()
-            href = safe_url(values.get("href"), base_url=self.base)
-            if mime in _FEED_TYPES and href and href not in self.found and len(self.found) < 5:
-                self.found.append(href)
+    A regex, not html.parser, which raises on some malformed markup ("<![ x").
+    """
+    base, found = url, []
+    for tag in _LINK_TAG.finditer(page):
+        attrs = {
+            m[1].lower(): html.unescape(m[2] or m[3] or m[4] or "") for m in _ATTR.finditer(tag[2])
+        }
+        if tag[1].lower() == "base" and attrs.get("href"):
+            base = safe_url(attrs["href"], base_url=url) or base
+        elif "alternate" in attrs.get("rel", "").lower().split():
+            mime = attrs.get("type", "").split(";")[0].strip().lower()
+            href = safe_url(attrs.get("href"), base_url=base)
+            if mime in _FEED_TYPES and href and href not in found:
+                found.append(href)
+    return found[:5]

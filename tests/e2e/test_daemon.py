@@ -134,12 +134,15 @@ def test_sigint_also_exits_zero_and_a_restart_keeps_state(installation: Path) ->
     finally:
         first.kill()
     before = (feeds / "oil.atom").read_bytes()
+    stale = feeds / ".oil.atom.x1y2.aggregator-tmp"  # as a kill -9 mid-publish leaves it
+    stale.write_bytes(b"<feed")
     second = Daemon(installation)
     try:
         # Nothing is due after a restart: next fetch times live in the database.
         poll(lambda: "cycle done" in second.log(), what="a cycle")
         assert "0 sources" in second.log()
         assert (feeds / "oil.atom").read_bytes() == before
+        assert not stale.exists()
         assert second.stop() == 0
     finally:
         second.kill()

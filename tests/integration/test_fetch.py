@@ -272,6 +272,7 @@ def test_error_status_fails(server: LoopbackServer, status: int, detail: str) ->
     error = fails(server.url("/feed"))
     assert type(error) is FetchError
     assert error.detail == detail
+    assert error.status == status
 
 
 def test_410_is_gone(server: LoopbackServer) -> None:
@@ -279,6 +280,7 @@ def test_410_is_gone(server: LoopbackServer) -> None:
     with pytest.raises(Gone) as info:
         asyncio.run(fetch_once(server.url("/feed")))
     assert info.value.url == server.url("/feed")
+    assert info.value.status == 410
 
 
 @pytest.mark.parametrize(

@@ -232,6 +232,9 @@ def test_clean_html_empty() -> None:
         ("bad &#xD800; ref &#0; and &#1;", "bad \ufffd ref \ufffd and"),
         ("unclosed <b>bold", "unclosed bold"),
         ("x < y and y > z", "x < y and y > z"),
+        ("<![ x ]]>marked section", "marked section"),  # html.parser raised here
+        ("<![if !IE]>x<![endif]> <!-- c --> y", "x y"),
+        ("AT&T", "AT&T"),
     ],
 )
 def test_html_to_text(fragment: str, expected: str) -> None:

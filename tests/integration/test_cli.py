@@ -1,0 +1,115 @@
+"""The real command line, run as `python -m aggregator` against loopback sources."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import feedparser
+
+from tests.feeds import Item, rss
+from tests.loopback import LoopbackServer
+
+NOW = datetime.now(UTC).replace(microsecond=0)
+HOUR = timedelta(hours=1)
+
+
+def aggregator(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "aggregator", *args],
+        cwd=cwd, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+
+
+def install(tmp_path: Path, server: LoopbackServer) -> Path:
+    server.route(
+        "/a.xml",
+        rss("Alpha", "https://alpha.example/", [
+            Item("1", "OPEC+ agrees output cut", "https://alpha.example/1", NOW - HOUR),
+            Item("2", "Cooking oil prices", "https://alpha.example/2", NOW - 2 * HOUR),
+        ]),
+        etag='"x"',
+    )  # fmt: skip
+    server.route("/gone", b"", status=410)
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f'[sources.alpha]\nurl = "{server.url("/a.xml")}"\ntitle = "Alpha"\n'
+        f'[sources.gone]\nurl = "{server.url("/gone")}"\n'
+        '[sources.off]\nurl = "https://off.example/feed"\nenabled = false\n'
+        '[topics.oil]\ntitle = "Oil"\nany = ["oil", "OPEC"]\nnone = ["cooking oil"]\n',
+        encoding="utf-8",
+    )
+    return config
+
+
+def test_check_accepts_a_good_config(tmp_path: Path, server: LoopbackServer) -> None:
+    install(tmp_path, server)
+    done = aggregator("check", cwd=tmp_path)  # default: config.toml in the working directory
+    assert done.returncode == 0, done.stderr
+    assert "OK: 3 sources (2 enabled), 1 topics" in done.stdout
+
+
+def test_check_lists_every_problem_and_fails(tmp_path: Path) -> None:
+    config = tmp_path / "bad.toml"
+    config.write_text(
+        '[aggregator]\nport = "eighty"\n[sources.a]\nurl = "gopher://x"\n'
+        '[topics.t]\nsources = ["nope"]\n',
+        encoding="utf-8",
+    )
+    done = aggregator("check", "--config", str(config), cwd=tmp_path)
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 3
+    assert all(line.startswith(f"error: {config}: ") for line in lines)
+    assert "aggregator.port" in lines[0] and "sources.a.url" in lines[1]
+    assert "topics.t.sources[0]" in lines[2]
+
+
+def test_update_then_status_then_publish(tmp_path: Path, server: LoopbackServer) -> None:
+    config = install(tmp_path, server)
+    done = aggregator("update", "--config", str(config), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "alpha: new (2 new, 0 updated)" in done.stdout
+    assert "gone: gone" in done.stderr
+    assert "2 sources fetched, 1 failed" in done.stdout
+    doc = feedparser.parse((tmp_path / "feeds" / "oil.atom").read_bytes())
+    assert [e.title for e in doc.entries] == ["OPEC+ agrees output cut"]
+
+    status = aggregator("status", "--config", str(config), cwd=tmp_path)
+    assert status.returncode == 0, status.stderr
+    rows = {line.split()[0]: line.split() for line in status.stdout.splitlines()}
+    assert rows["SOURCE"][:3] == ["SOURCE", "STATE", "LAST"]
+    assert rows["alpha"][1] == "ok" and "200" in rows["alpha"]
+    assert rows["gone"][1] == "failing" and "410" in rows["gone"]
+    assert rows["off"][1] == "disabled"
+    assert "gone: gone: HTTP 410" in status.stdout or "gone: gone:" in status.stdout
+
+    # Nothing is due now: a second update fetches nothing; --all fetches again (304).
+    again = aggregator("update", "--config", str(config), cwd=tmp_path)
+    assert "0 sources fetched" in again.stdout
+    forced = aggregator("update", "--all", "--config", str(config), cwd=tmp_path)
+    assert "alpha: not-modified" in forced.stdout
+
+    # Editing a topic re-curates the stored archive without fetching.
+    requests = len(server.requests)
+    text = config.read_text(encoding="utf-8").replace('none = ["cooking oil"]', "")
+    config.write_text(text, encoding="utf-8")
+    published = aggregator("publish", "--config", str(config), cwd=tmp_path)
+    assert published.returncode == 0, published.stderr
+    assert len(server.requests) == requests
+    doc = feedparser.parse((tmp_path / "feeds" / "oil.atom").read_bytes())
+    assert [e.title for e in doc.entries] == ["OPEC+ agrees output cut", "Cooking oil prices"]
+
+
+def test_update_rejects_unknown_source_names(tmp_path: Path, server: LoopbackServer) -> None:
+    config = install(tmp_path, server)
+    done = aggregator("update", "--config", str(config), "nosuch", cwd=tmp_path)
+    assert done.returncode == 2 and "no such source" in done.stderr
+
+
+def test_every_command_has_help(tmp_path: Path) -> None:
+    for command in ("run", "update", "publish", "check", "status"):
+        done = aggregator(command, "--help", cwd=tmp_path)
+        assert done.returncode == 0 and "--config" in done.stdout, command
