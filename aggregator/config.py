@@ -6,6 +6,7 @@ so `aggregator check` can print them all at once.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import tomllib
 from collections.abc import Mapping
@@ -38,6 +39,7 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8080
     base_url: str = "http://127.0.0.1:8080/"  # ends with "/"
+    base_url_set: bool = False  # False: base_url follows the listen address
     user_agent: str = DEFAULT_USER_AGENT
     interval: timedelta = timedelta(minutes=30)
     tick: timedelta = timedelta(seconds=60)
@@ -223,7 +225,8 @@ def _settings(v: _Validator, t: Mapping[str, Any]) -> Settings:
     if not 0 <= port <= 65535:
         v.problem(f"{p}.port", f"expected a port from 0 to 65535, got {port}")
         port = 8080
-    base_url = v.url(t, p, "base_url") or f"http://{_url_host(host)}:{port}/"
+    explicit = v.url(t, p, "base_url")
+    base_url = explicit or listen_url(host, port)
     if not base_url.endswith("/"):
         base_url += "/"
     user_agent = v.string(t, p, "user_agent", DEFAULT_USER_AGENT)
@@ -236,6 +239,7 @@ def _settings(v: _Validator, t: Mapping[str, Any]) -> Settings:
         host=host,
         port=port,
         base_url=base_url,
+        base_url_set=explicit is not None,
         user_agent=user_agent,
         interval=v.duration(t, p, "interval", timedelta(seconds=60)) or timedelta(minutes=30),
         tick=v.duration(t, p, "tick", timedelta(seconds=1)) or timedelta(seconds=60),
@@ -321,8 +325,20 @@ def _topics(
     return topics
 
 
-def _url_host(host: str) -> str:
-    return f"[{host}]" if ":" in host else host
+def listen_url(host: str, port: int) -> str:
+    """The URL of the built-in server; a wildcard address is shown as loopback."""
+    if host in ("", "0.0.0.0", "::"):  # noqa: S104 - naming the wildcard, not binding it
+        host = "127.0.0.1"
+    return f"http://[{host}]:{port}/" if ":" in host else f"http://{host}:{port}/"
+
+
+def with_listen_address(cfg: Config, host: str, port: int) -> Config:
+    """The config as the daemon runs it: listening on host:port, and unless
+    base_url was set explicitly, linking to that address."""
+    s = cfg.settings
+    base_url = s.base_url if s.base_url_set else listen_url(host, port)
+    settings = dataclasses.replace(s, host=host, port=port, base_url=base_url)
+    return dataclasses.replace(cfg, settings=settings)
 
 
 def _kind(value: object) -> str:

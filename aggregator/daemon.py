@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from aggregator import serve
-from aggregator.config import Config
+from aggregator.config import Config, with_listen_address
 from aggregator.errors import AggregatorError
 from aggregator.fetch import Fetcher
 from aggregator.pipeline import Pipeline, parser_pool
@@ -58,11 +58,13 @@ class Daemon:
                 max_body_size=settings.max_body_size,
                 max_concurrency=settings.max_concurrency,
             ) as fetcher:
-                pipeline = Pipeline(self.config, store, fetcher, executor=executor)
                 server = await serve.start(
                     settings.output_dir, self.host, self.port,
                     max_age=int(settings.tick.total_seconds()),
                 )  # fmt: skip
+                # Feeds link to where they are served (port 0 is known only now).
+                self.config = with_listen_address(self.config, self.host, server.port)
+                pipeline = Pipeline(self.config, store, fetcher, executor=executor)
                 scheduler = AsyncIOScheduler(timezone=UTC)
                 scheduler.add_job(
                     self._tick, "interval", args=(pipeline,),

@@ -189,8 +189,8 @@ class Pipeline:
         )  # fmt: skip
         # Warn on the change of state; repeats of a known failure stay at info.
         level = logging.WARNING if state.error_count == 0 else logging.INFO
-        log.log(level, "source %s failed (%d in a row, next try in %s): %s",
-                source.id, errors, _round(delay), exc)  # fmt: skip
+        log.log(level, "source %s failed (%d in a row, next try in %s): %s: %s [%s]",
+                source.id, errors, _round(delay), exc.kind, exc.detail, exc.url)  # fmt: skip
         return SourceOutcome(source.id, exc.kind, error=str(exc))
 
     def publish(self) -> list[Path]:

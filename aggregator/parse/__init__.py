@@ -20,6 +20,7 @@ from typing import Any
 from urllib.parse import urljoin
 
 import feedparser
+from feedparser.encodings import convert_to_utf8
 
 from aggregator.errors import ParseError
 from aggregator.models import ParsedEntry, ParsedFeed
@@ -67,25 +68,30 @@ def parse_feed(
 
 
 def _parse(body: bytes, url: str, content_type: str | None) -> ParsedFeed:
-    body, transcoded = decode_transport(body)
-    if transcoded:  # the charset the server announced no longer applies
-        content_type = None
+    body = decode_transport(body)
     start = _LEADING_SPACE.match(body)
     first = body[start.end() : start.end() + 1] if start else body[:1]
     if not first:
         raise NotAFeed("empty document")
     if first in (b"{", b"["):
         return parse_json_feed(body, url)
-    body = defuse(body)
+    # Decode as feedparser would (BOM, HTTP charset, XML declaration, fallbacks), so
+    # that defuse scans the very bytes feedparser then parses.
+    encoding: dict[str, Any] = {}
     try:
-        result = feedparser.parse(
-            body,
-            response_headers={"content-type": content_type} if content_type else None,
-            sanitize_html=False,
-            resolve_relative_uris=False,
+        utf8 = convert_to_utf8(
+            {"content-type": content_type} if content_type else {}, body, encoding
         )
+    except Exception as exc:
+        raise NotAFeed(f"undecodable document: {_describe(exc)}") from exc
+    body = defuse(utf8)
+    try:
+        result = feedparser.parse(body, sanitize_html=False, resolve_relative_uris=False)
     except Exception as exc:  # it raises on some malformed input instead of flagging bozo
-        raise NotAFeed(f"feedparser failed: {type(exc).__name__}: {exc}") from exc
+        raise NotAFeed(f"feedparser failed: {_describe(exc)}") from exc
+    if encoding.get("bozo") and not dict.get(result, "bozo"):
+        # The first decoding's complaint (a charset override, a non-XML media type).
+        result["bozo"], result["bozo_exception"] = True, encoding.get("bozo_exception")
     return _from_feedparser(result, body, url)
 
 

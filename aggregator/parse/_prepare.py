@@ -1,9 +1,11 @@
-"""Bytes made safe to hand to feedparser: bounded, decoded, defused.
+"""Bytes made safe to hand to feedparser: bounded, inflated, defused.
 
 feedparser trusts its input: it expands every literal DTD entity without limit in its
 lenient fallback parser, raises on out-of-range character references, and runs a
-quadratic e-mail regex over author fields. Each is headed off here on the raw bytes,
-with linear scans, before it can cost gigabytes or minutes.
+quadratic e-mail regex over author fields. Each is headed off here with linear scans
+of the UTF-8 bytes feedparser's own charset detection produced (so a UTF-16, UTF-7 or
+EBCDIC document cannot hide a declaration from the scan) before it can cost
+gigabytes or minutes.
 """
 
 from __future__ import annotations
@@ -19,13 +21,6 @@ ENTITIES_MAX = 64
 AUTHOR_TEXT_MAX = 256  # bytes: 256² regex steps is nothing, 50 000² is ten seconds
 
 _GZIP_MAGIC = b"\x1f\x8b"
-_BOMS = (
-    (b"\xff\xfe\x00\x00", "utf-32-le"),
-    (b"\x00\x00\xfe\xff", "utf-32-be"),
-    (b"\xff\xfe", "utf-16-le"),
-    (b"\xfe\xff", "utf-16-be"),
-)
-_XML_DECL_ENCODING = re.compile(r"""\A(\s*<\?xml[^>]{0,200}?encoding\s*=\s*)["'][^"']*["']""")
 _FIRST_ELEMENT = re.compile(rb"<[A-Za-z_:]")
 _DOCTYPE = re.compile(rb"<!DOCTYPE", re.IGNORECASE)
 _ENTITY_DECL = re.compile(rb"<!ENTITY", re.IGNORECASE)
@@ -48,21 +43,15 @@ _AUTHOR_TEXT = re.compile(
 )
 
 
-def decode_transport(body: bytes) -> tuple[bytes, bool]:
-    """(document, transcoded): a gzip body inflated, UTF-16/32 turned into UTF-8.
-
-    transcoded says the bytes are no longer in the charset the server announced.
-    """
+def decode_transport(body: bytes) -> bytes:
+    """The document itself: bounded, a gzip body inflated (a .gz file served as is)."""
     if len(body) > BODY_MAX:
         raise NotAFeed(f"document larger than {BODY_MAX} bytes")
-    if body.startswith(_GZIP_MAGIC):  # a .gz file served as the body
-        body = _gunzip(body)
-    utf8 = _to_utf8(body)
-    return (body, False) if utf8 is None else (utf8, True)
+    return _gunzip(body) if body.startswith(_GZIP_MAGIC) else body
 
 
 def defuse(body: bytes) -> bytes:
-    """XML bytes feedparser can parse in bounded time and memory."""
+    """UTF-8 XML bytes that feedparser can parse in bounded time and memory."""
     return _cut_authors(_fix_char_refs(_defuse_doctype(body)))
 
 
@@ -77,22 +66,6 @@ def _gunzip(body: bytes) -> bytes:
     return data
 
 
-def _to_utf8(body: bytes) -> bytes | None:
-    # The byte-level defusing below only understands ASCII-compatible encodings.
-    for bom, encoding in _BOMS:
-        if body.startswith(bom):
-            text = body[len(bom) :].decode(encoding, "replace")
-            break
-    else:
-        if body[:2] == b"<\x00" and body[2:4] != b"\x00\x00":
-            text = body.decode("utf-16-le", "replace")
-        elif body[:2] == b"\x00<":
-            text = body.decode("utf-16-be", "replace")
-        else:
-            return None
-    return _XML_DECL_ENCODING.sub(r'\1"utf-8"', text, count=1).encode("utf-8")
-
-
 def _defuse_doctype(body: bytes) -> bytes:
     """Keep only short literal entities of an internal DTD subset.
 
@@ -103,11 +76,15 @@ def _defuse_doctype(body: bytes) -> bytes:
     """
     first = _FIRST_ELEMENT.search(body)
     doctype = _DOCTYPE.search(body, 0, first.start() if first else len(body))
-    if doctype is None:
+    if doctype is None:  # feedparser only honours declarations alongside a DOCTYPE
         return body
     subset_start, subset_end, end = _doctype_extent(body, doctype.end())
     after = _FIRST_ELEMENT.search(body, end)
-    if _ENTITY_DECL.search(body, end, after.start() if after else len(body)):
+    # feedparser's line-based scan would pick up (and expand) declarations that are
+    # not even inside the DOCTYPE.
+    if _ENTITY_DECL.search(body, 0, doctype.start()) or _ENTITY_DECL.search(
+        body, end, after.start() if after else len(body)
+    ):
         raise NotAFeed("entity declarations outside the DOCTYPE")
     if subset_start < 0 or not _ENTITY_DECL.search(body, subset_start, subset_end):
         return body
@@ -173,8 +150,8 @@ def _cut_authors(body: bytes) -> bytes:
 
 def _cut_author(match: re.Match[bytes]) -> bytes:
     text = match[3]
-    # Cut after two ASCII bytes (never inside a multi-byte character, in UTF-8 or in
-    # the legacy CJK encodings) and outside a character or entity reference.
+    # Cut after two ASCII bytes (never inside a UTF-8 sequence) and outside a character
+    # or entity reference.
     for end in range(AUTHOR_TEXT_MAX, 1, -1):
         ascii_end = text[end - 1] < 0x80 and text[end - 2] < 0x80
         if ascii_end and text.rfind(b"&", 0, end) <= text.rfind(b";", 0, end):

@@ -141,3 +141,16 @@ def test_missing_and_non_utf8_files(tmp_path: Path) -> None:
 def test_empty_config_is_valid_and_inert(tmp_path: Path) -> None:
     cfg = config.load(write(tmp_path, ""))
     assert not cfg.sources and not cfg.topics
+
+
+def test_listen_address_override_moves_links_unless_base_url_is_set(tmp_path: Path) -> None:
+    cfg = config.load(write(tmp_path, "[aggregator]\nport = 9000\n"))
+    moved = config.with_listen_address(cfg, "0.0.0.0", 9100)
+    assert (moved.settings.host, moved.settings.port) == ("0.0.0.0", 9100)
+    assert moved.settings.base_url == "http://127.0.0.1:9100/"
+    v6 = config.with_listen_address(cfg, "::1", 9100)
+    assert v6.settings.base_url == "http://[::1]:9100/"
+    pinned = config.load(write(tmp_path, '[aggregator]\nbase_url = "https://news.example/feeds"\n'))
+    assert pinned.settings.base_url == "https://news.example/feeds/"
+    kept = config.with_listen_address(pinned, "127.0.0.1", 9100)
+    assert kept.settings.base_url == "https://news.example/feeds/"

@@ -83,6 +83,12 @@ BILLION_LAUGHS = (
         + b'">\n]>\n<rss version="2.0"><channel><item><title>'
         + b"&b;" * 2000
         + b"</title></item></chanel></rss>",
+        # Declarations outside the DOCTYPE, which feedparser's line-based scan still uses.
+        b'<?xml version="1.0"?>\n<!ENTITY big "'
+        + b"x" * 100_000
+        + b'">\n<!DOCTYPE rss>\n<rss version="2.0"><channel><item><title>'
+        + b"&big;" * 2000
+        + b"</title></item></chanel></rss>",
         b"<!DOCTYPE rss [<!ENTITY a 'never closed'",  # unterminated
         # A backslash in a value: feedparser passes it to re.sub, which raised.
         b'<?xml version="1.0"?>\n<!DOCTYPE rss [\n<!ENTITY a "\\x">\n]>\n'

@@ -172,6 +172,12 @@ def test_clean_html_makes_urls_absolute(fragment: str, expected: str) -> None:
     assert clean_html(fragment, base_url=BASE) == expected
 
 
+def test_clean_html_drops_unparseable_urls() -> None:
+    # The URL filter runs inside nh3; an exception there would only be "unraisable".
+    fragment = '<a href="http://[::1">x</a><img src="https://a.example:99999999999999/">'
+    assert clean_html(fragment, base_url=BASE) == '<a rel="noopener noreferrer nofollow">x</a><img>'
+
+
 def test_clean_html_without_base_drops_relative_urls() -> None:
     assert clean_html('<a href="/x">x</a><img src="y.png">', base_url=None) == (
         '<a rel="noopener noreferrer nofollow">x</a><img>'
