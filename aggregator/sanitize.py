@@ -12,7 +12,8 @@ from __future__ import annotations
 import html as htmllib
 import re
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import nh3
@@ -52,26 +53,29 @@ DROPPED_WITH_CONTENT = frozenset(
     {"script", "style", "template", "svg", "math", "iframe", "frame", "frameset"}
     | {"object", "embed", "applet", "noembed", "noframes", "textarea", "select", "title"}
 )
-ATTRIBUTES: dict[str, frozenset[str]] = {
-    "*": frozenset({"title", "lang", "dir"}),
-    "a": frozenset({"href", "hreflang"}),
-    "img": frozenset({"src", "alt", "width", "height"}),
-    "blockquote": frozenset({"cite"}),
-    "q": frozenset({"cite"}),
-    "del": frozenset({"cite", "datetime"}),
-    "ins": frozenset({"cite", "datetime"}),
-    "time": frozenset({"datetime"}),
-    "ol": frozenset({"start", "reversed", "type"}),
-    "li": frozenset({"value"}),
-    "td": frozenset({"colspan", "rowspan", "headers"}),
-    "th": frozenset({"colspan", "rowspan", "headers", "scope", "abbr"}),
-    "col": frozenset({"span"}),
-    "colgroup": frozenset({"span"}),
-    "details": frozenset({"open"}),
-    "audio": frozenset({"src", "controls"}),
-    "video": frozenset({"src", "poster", "controls", "width", "height"}),
-    "source": frozenset({"src", "type"}),
-}
+# Read-only (no module-level mutable state); nh3 wants a dict, so each call copies it.
+ATTRIBUTES: Mapping[str, frozenset[str]] = MappingProxyType(
+    {
+        "*": frozenset({"title", "lang", "dir"}),
+        "a": frozenset({"href", "hreflang"}),
+        "img": frozenset({"src", "alt", "width", "height"}),
+        "blockquote": frozenset({"cite"}),
+        "q": frozenset({"cite"}),
+        "del": frozenset({"cite", "datetime"}),
+        "ins": frozenset({"cite", "datetime"}),
+        "time": frozenset({"datetime"}),
+        "ol": frozenset({"start", "reversed", "type"}),
+        "li": frozenset({"value"}),
+        "td": frozenset({"colspan", "rowspan", "headers"}),
+        "th": frozenset({"colspan", "rowspan", "headers", "scope", "abbr"}),
+        "col": frozenset({"span"}),
+        "colgroup": frozenset({"span"}),
+        "details": frozenset({"open"}),
+        "audio": frozenset({"src", "controls"}),
+        "video": frozenset({"src", "poster", "controls", "width", "height"}),
+        "source": frozenset({"src", "type"}),
+    }
+)
 _URL_ATTRIBUTES = frozenset({"href", "src", "cite", "poster"})
 LINK_REL = "noopener noreferrer nofollow"
 
@@ -162,7 +166,7 @@ def _nh3_clean(html: str, base_url: str | None) -> str:
         html,
         tags=TAGS,
         clean_content_tags=DROPPED_WITH_CONTENT,
-        attributes=ATTRIBUTES,
+        attributes=dict(ATTRIBUTES),
         attribute_filter=_url_filter(base_url),
         strip_comments=True,
         link_rel=LINK_REL,

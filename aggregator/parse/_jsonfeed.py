@@ -6,6 +6,7 @@ import json
 import re
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from types import MappingProxyType
 from typing import Any
 
 from aggregator.models import ParsedEntry, ParsedFeed
@@ -20,7 +21,8 @@ from aggregator.parse._fields import (
 from aggregator.sanitize import clean_html, clean_text, safe_url
 
 _VERSION = re.compile(r"\Ahttps?://jsonfeed\.org/version/(\S+)\Z")
-_FORMATS = {"1": "json1", "1.0": "json1", "1.1": "json11"}  # as feedparser 6.1 names them
+# As feedparser 6.1 names them.
+_FORMATS = MappingProxyType({"1": "json1", "1.0": "json1", "1.1": "json11"})
 
 
 def parse_json_feed(body: bytes, url: str) -> ParsedFeed:

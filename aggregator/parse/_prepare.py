@@ -21,7 +21,8 @@ ENTITIES_MAX = 64
 AUTHOR_TEXT_MAX = 256  # bytes: 256² regex steps is nothing, 50 000² is ten seconds
 
 _GZIP_MAGIC = b"\x1f\x8b"
-_FIRST_ELEMENT = re.compile(rb"<[A-Za-z_:]")
+# feedparser's own notion of where the prolog ends (sanitizer.replace_doctype).
+_FIRST_ELEMENT = re.compile(rb"<\w")
 _DOCTYPE = re.compile(rb"<!DOCTYPE", re.IGNORECASE)
 _ENTITY_DECL = re.compile(rb"<!ENTITY", re.IGNORECASE)
 _OUTSIDE_SUBSET = re.compile(rb"[\"'\[>]")

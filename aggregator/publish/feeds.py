@@ -135,7 +135,9 @@ def _entry(fe: Any, story: Story, fmt: Format) -> None:
     elif links:
         # RSS <link> and <enclosure> come from these; the RSS path is correct.
         fe.link(links)
-    published = as_utc(entry.published or entry.first_seen)
+    # The date we order by: published clamped to first seen and fixed then, so a
+    # reader sorting by date agrees with us and never sees a re-dated item jump.
+    published = as_utc(entry.sort_date)
     fe.published(published)
     # Set explicitly: feedgen's default entry updated time is now().
     fe.updated(as_utc(entry.updated) if entry.updated is not None else published)

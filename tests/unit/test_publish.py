@@ -108,12 +108,8 @@ def test_round_trip_keeps_ids_titles_links_dates_and_order(render: Any) -> None:
     assert [e.id for e in d.entries] == [s.uid for s in STORIES]
     assert [e.title for e in d.entries] == ["Story 7", "Story 9", "Story 2"]
     assert [e.link for e in d.entries] == [s.entry.link for s in STORIES]
-    # published falls back to first_seen when the entry has none.
-    expected_published = [
-        T0 + timedelta(hours=7),
-        T0 + timedelta(hours=9),
-        STORIES[2].entry.first_seen,
-    ]
+    # published is the stored sort_date: the publisher's date clamped to first seen.
+    expected_published = [s.entry.sort_date for s in STORIES]
     assert [timestamp(e.published_parsed) for e in d.entries] == [
         t.timestamp() for t in expected_published
     ]
@@ -239,7 +235,7 @@ def test_rerender_is_byte_identical() -> None:
 def test_naive_and_non_utc_datetimes_become_utc() -> None:
     cest = datetime(2024, 5, 1, 16, 0, tzinfo=timezone(timedelta(hours=2)))
     naive = datetime(2024, 5, 1, 12, 30, 15, 999)  # noqa: DTZ001 - the point of the test
-    s = story(1, published=cest, updated=naive)
+    s = story(1, sort_date=cest, updated=naive)
     e = parse(render_atom(TOPIC, [s], base_url=BASE)).entries[0]
     assert timestamp(e.published_parsed) == datetime(2024, 5, 1, 14, 0, tzinfo=UTC).timestamp()
     assert timestamp(e.updated_parsed) == datetime(2024, 5, 1, 12, 30, 15, tzinfo=UTC).timestamp()
