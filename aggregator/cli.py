@@ -218,7 +218,10 @@ def _with_pipeline(
             async with _fetcher(cfg) as fetcher:
                 pipeline = Pipeline(cfg, store, fetcher, executor=executor)
                 report: CycleReport = await work(pipeline)
-                if publish:
+                # Unchanged entries give unchanged feeds: skip re-curating the archive
+                # unless nothing was ever published here (`publish` forces it).
+                first = not (cfg.settings.output_dir / "index.html").exists()
+                if publish and (report.changed or first):
                     pipeline.publish()
                 return report
 

@@ -7,6 +7,7 @@ accent-insensitive and respects word boundaries: `oil` matches "Oil" and
 
 from __future__ import annotations
 
+import functools
 import html
 import itertools
 import re
@@ -20,6 +21,23 @@ from aggregator.config import SourceConfig, TopicConfig
 from aggregator.models import Credit, StoredEntry, Story
 
 _TAG = re.compile(r"<[^>]*>")
+
+
+@functools.cache
+def _combining() -> re.Pattern[str]:
+    """A regex matching every combining mark, built from unicodedata on first use."""
+    ranges: list[str] = []
+    start = None
+    for code in range(0x300, 0x110000):
+        marked = unicodedata.combining(chr(code)) != 0
+        if marked and start is None:
+            start = code
+        elif not marked and start is not None:
+            ranges.append(f"{re.escape(chr(start))}-{re.escape(chr(code - 1))}")
+            start = None
+    return re.compile(f"[{''.join(ranges)}]")
+
+
 # Published ids live in this namespace; see story_uid.
 _STORY_NAMESPACE = uuid.UUID("6f1d3c1e-2a44-4d0e-9b8a-6f0c9a1e5b21")
 
@@ -27,9 +45,10 @@ _STORY_NAMESPACE = uuid.UUID("6f1d3c1e-2a44-4d0e-9b8a-6f0c9a1e5b21")
 def fold(text: str) -> str:
     """Lower-case, accents removed, HTML tags and entities gone, spaces collapsed."""
     text = html.unescape(_TAG.sub(" ", text)) if "<" in text or "&" in text else text
-    decomposed = unicodedata.normalize("NFKD", text)
-    stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
-    return " ".join(stripped.casefold().split())
+    if not text.isascii():
+        # A regex over the decomposed text: a per-character loop costs ~1 us a character.
+        text = _combining().sub("", unicodedata.normalize("NFKD", text))
+    return " ".join(text.casefold().split())
 
 
 def _term_pattern(term: str) -> str:

@@ -122,3 +122,17 @@ def test_unknown_source_falls_back_to_its_id() -> None:
         curate.compile_topic(topic(), SOURCES), [stored(1, source_id="gone")], now=T0, sources={}
     )
     assert story.source_title == "gone"
+
+
+@pytest.mark.parametrize(
+    ("text", "folded"),
+    [
+        ("Ṭarābulus", "tarabulus"),
+        ("ÉCOLE  Niño", "ecole nino"),
+        ("طرابلس", "طرابلس"),  # other scripts are kept, only marks go
+        ("a&amp;b <b>bold</b>", "a&b bold"),
+        ("ﬁne", "fine"),  # compatibility forms fold too
+    ],
+)
+def test_fold(text: str, folded: str) -> None:
+    assert curate.fold(text) == folded
