@@ -98,7 +98,7 @@ def test_relative_paths_follow_the_config_file_not_the_cwd(
         ("[topics.t]\nmax_items = 0\n", "topics.t.max_items: expected an integer from 1"),
         ("[topics.t]\nquerry = 'x'\n", "topics.t.querry: unknown key"),
         ("[topics.t]\nquery = 'oil AND'\n", "topics.t.query: column 8: expected a term"),
-        ("[topics.t]\nexclude = ['(a', 'ok']\n", "topics.t.exclude[0]: column 3: expected \")\""),
+        ("[topics.t]\nexclude = ['(a', 'ok']\n", 'topics.t.exclude[0]: column 3: expected ")"'),
         ("[topics.t]\nany = ['+']\n", "topics.t.any[0]: expected letters or digits"),
         ("[topics.t]\nmin_age = 'soon'\n", "topics.t.min_age: expected seconds"),
         ("[topics.t]\nexplain_matches = 1\n", "topics.t.explain_matches: expected bool"),
