@@ -3,20 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import sys
+from collections import Counter
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
-from aggregator import __version__, config
+from aggregator import __version__, config, curate, dedup, query, verdicts
 from aggregator.errors import AggregatorError, ConfigError
 from aggregator.fetch import Fetcher
-from aggregator.models import SourceState
-from aggregator.pipeline import CycleReport, Pipeline, parser_pool, publish_all
+from aggregator.models import SourceState, StoredEntry, Story
+from aggregator.pipeline import CycleReport, Pipeline, parser_pool, publish_all, source_infos
 from aggregator.store import Store
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -119,10 +121,202 @@ def publish(config_path: Path) -> None:
 def check(config_path: Path) -> None:
     """Validate the configuration; print every problem and exit non-zero if any."""
     cfg = _load(config_path)
+    failed = [
+        f"{cfg.path}: topics.{report.slug}.examples[{r.index}]: {_expectation(r)}"
+        for report in _example_reports(cfg)
+        for r in report.failed
+    ]
+    for problem in failed:
+        click.echo(f"error: {problem}", err=True)
+    if failed:
+        raise SystemExit(2)
     enabled = sum(s.enabled for s in cfg.sources.values())
+    examples = sum(len(t.examples) for t in cfg.topics.values())
     click.echo(
         f"{cfg.path}: OK: {len(cfg.sources)} sources ({enabled} enabled), {len(cfg.topics)} topics"
+        + (f", {examples} topic examples pass" if examples else "")
     )
+
+
+def _example_reports(cfg: config.Config) -> list[verdicts.ExampleReport]:
+    return [
+        verdicts.run_examples(curate.compile_topic(t, cfg.sources)) for t in cfg.topics.values()
+    ]
+
+
+def _expectation(result: verdicts.ExampleResult) -> str:
+    title = result.example.title
+    if result.example.match:
+        return f"should match but does not: {title!r}"
+    terms = ", ".join(result.terms) or "no terms"
+    return f"should not match but does (matched: {terms}): {title!r}"
+
+
+@main.group()
+def topics() -> None:
+    """Try topics against the stored archive and their examples."""
+
+
+@topics.command("test")
+@config_option
+def topics_test(config_path: Path) -> None:
+    """Run every topic's examples; print passes, failures, precision and recall."""
+    cfg = _load(config_path)
+    failures = 0
+    for report in _example_reports(cfg):
+        topic = cfg.topics[report.slug]
+        if not report.results:
+            click.echo(f"{report.slug}: no examples")
+            continue
+        passed = len(report.results) - len(report.failed)
+        click.echo(f"{report.slug} ({topic.title}): {passed}/{len(report.results)} passed")
+        for r in report.results:
+            want = "match" if r.example.match else "no match"
+            got = f"matched: {', '.join(r.terms)}" if r.matched else "not matched"
+            if r.blocked_by:
+                got += f" (blocked by {', '.join(r.blocked_by)})"
+            status = "pass" if r.passed else "FAIL"
+            click.echo(f"  {status}  [{r.index}] want {want}, {got}: {r.example.title}")
+        click.echo(f"  precision {_ratio(report.precision)}  recall {_ratio(report.recall)}")
+        failures += len(report.failed)
+    if failures:
+        click.echo(f"{failures} examples failed", err=True)
+        raise SystemExit(1)
+
+
+def _ratio(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.2f}"
+
+
+@topics.command("preview")
+@config_option
+@click.argument("slug", required=False)
+@click.option("--query", "query_text", help="A query to try (replaces the topic's query).")
+@click.option("--exclude", "excludes", multiple=True, help="An exclude query to add (repeatable).")
+@click.option("--weeks", type=click.IntRange(1, 520), default=4, show_default=True,
+              help="How far back to count.")  # fmt: skip
+@click.option("--limit", type=click.IntRange(0, 1000), default=10, show_default=True,
+              help="How many of the newest matching titles to list.")  # fmt: skip
+def topics_preview(
+    config_path: Path,
+    slug: str | None,
+    query_text: str | None,
+    excludes: tuple[str, ...],
+    weeks: int,
+    limit: int,
+) -> None:
+    """What topic SLUG (or --query) would contain now, from the stored archive.
+
+    Counts matching stories per day and lists the newest; nothing is fetched
+    or published.
+    """
+    cfg = _load(config_path)
+    if slug is None and query_text is None:
+        raise click.UsageError("name a topic (SLUG) or give --query")
+    if slug is not None and slug not in cfg.topics:
+        raise click.UsageError(f"no topic {slug!r} in {cfg.path}: {', '.join(cfg.topics)}")
+    for option, text in [("--query", query_text or "x"), *(("--exclude", e) for e in excludes)]:
+        try:
+            query.parse(text)
+        except query.QuerySyntaxError as exc:
+            raise click.UsageError(f"{option}: {exc}") from exc
+    topic = cfg.topics[slug] if slug else config.TopicConfig(slug="preview", title="preview")
+    if query_text is not None:
+        topic = dataclasses.replace(topic, query=query_text, any=(), all=())
+    topic = dataclasses.replace(topic, exclude=topic.exclude + excludes)
+    now = datetime.now(UTC)
+    window = dataclasses.replace(topic, max_items=10**9, max_age=timedelta(weeks=weeks))
+
+    def work(store: Store) -> tuple[list[Story], list[Story]]:
+        infos = source_infos(cfg, store)
+        matcher = curate.compile_topic(window, cfg.sources)
+        found = curate.select(matcher, store.stories(), now=now, sources=infos)
+        feed = curate.select(
+            curate.compile_topic(topic, cfg.sources), store.stories(), now=now, sources=infos
+        )
+        return found, feed
+
+    found, feed = _with_store(cfg, work)
+    click.echo(f"{topic.slug}: {len(found)} stories in the last {weeks} weeks; "
+               f"the feed would publish {len(feed)} (max_items {topic.max_items})")  # fmt: skip
+    per_day = Counter(s.entry.sort_date.date() for s in found)
+    peak = max(per_day.values(), default=0)
+    for days in range(weeks * 7):
+        day = (now - timedelta(days=days)).date()
+        count = per_day.get(day, 0)
+        bar = "#" * (round(40 * count / peak) if peak else 0)
+        click.echo(f"  {day.isoformat()}  {count:4d}  {bar}".rstrip())
+    if found and limit:
+        click.echo("newest:")
+    for story in found[:limit]:
+        when = story.entry.sort_date.strftime("%Y-%m-%d %H:%M")
+        terms = f"  [{', '.join(story.matched)}]" if story.matched else ""
+        click.echo(f"  {when}  {story.source_title}: {story.entry.title}{terms}")
+
+
+@main.command()
+@config_option
+@click.argument("entry")
+def explain(config_path: Path, entry: str) -> None:
+    """Why each topic takes ENTRY or not: a stored id, a link, or a published id."""
+    cfg = _load(config_path)
+    now = datetime.now(UTC)
+
+    def work(store: Store) -> list[list[tuple[str, list[str]]]]:
+        infos = source_infos(cfg, store)
+        matchers = [curate.compile_topic(t, cfg.sources) for t in cfg.topics.values()]
+        out = []
+        for story_id in _find_stories(store, entry):
+            members = store.story_members(story_id)
+            verdict_list = verdicts.explain_story(matchers, members, now=now, sources=infos)
+            out.append(explain_sections(members, verdict_list, infos))
+        return out
+
+    stories = _with_store(cfg, work)
+    if not stories:
+        click.echo(f"error: no stored entry has the id, link or published id {entry!r}", err=True)
+        raise SystemExit(1)
+    for i, sections in enumerate(stories):
+        if i:
+            click.echo("")
+        for title, lines in sections:
+            click.echo(f"== {title} ==")
+            for line in lines:
+                click.echo(line)
+
+
+def _find_stories(store: Store, ref: str) -> list[int]:
+    """Story ids for a stored id, a published id (urn:uuid:...) or a link."""
+    if ref.isdigit():
+        found = store.find_entries(entry_id=int(ref))
+    elif ref.startswith("urn:uuid:"):
+        found = [f for f in store.story_founders() if curate.story_uid(f) == ref]
+    else:
+        found = store.find_entries(link=ref)
+        canonical = dedup.canonical_url(ref)
+        if not found and canonical:
+            found = store.find_entries(link=canonical)
+    return list(dict.fromkeys(e.story_id for e in found))
+
+
+def explain_sections(
+    members: list[StoredEntry],
+    verdict_list: list[verdicts.Verdict],
+    infos: dict[str, curate.SourceInfo],
+) -> list[tuple[str, list[str]]]:
+    """`explain` output as (heading, lines) sections, so more can be added."""
+    founder = members[0]
+    entry_lines = [
+        f"title: {founder.title}",
+        f"published id: {curate.story_uid(founder)}",
+        f"first seen: {founder.first_seen.isoformat()}  sorted by: {founder.sort_date.isoformat()}",
+    ]
+    for m in members:
+        source = infos.get(m.source_id)
+        name = f"{source.title} ({m.source_id})" if source else m.source_id
+        entry_lines.append(f"entry {m.id}: {name}: {m.link or '(no link)'}")
+    topic_lines = [line for v in verdict_list for line in verdicts.render_verdict(v)]
+    return [("Entry", entry_lines), ("Topics", topic_lines or ["no topics configured"])]
 
 
 @main.command()

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from aggregator import __version__
+from aggregator import __version__, query
 from aggregator.errors import ConfigError
 
 DEFAULT_USER_AGENT = (
@@ -28,7 +28,9 @@ _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhdw]?)\s*$")
 _TOPIC_KEYS = {
     "title", "description", "any", "all", "none", "sources", "tags", "max_items", "max_age",
+    "query", "exclude", "min_age", "explain_matches", "examples",
 }  # fmt: skip
+_EXAMPLE_KEYS = {"title", "text", "match"}
 _UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
 
@@ -59,6 +61,15 @@ class SourceConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class TopicExample:
+    """A labelled example: an article that must (or must not) match the topic."""
+
+    title: str
+    text: str = ""
+    match: bool = True
+
+
+@dataclass(frozen=True, slots=True)
 class TopicConfig:
     slug: str
     title: str
@@ -70,6 +81,11 @@ class TopicConfig:
     tags: tuple[str, ...] = ()  # empty: no tag restriction
     max_items: int = 50
     max_age: timedelta | None = None
+    query: str = ""  # the query language (aggregator/query); empty: no condition
+    exclude: tuple[str, ...] = ()  # queries; an article matching any one is left out
+    min_age: timedelta | None = None  # leave out articles first seen more recently
+    explain_matches: bool = True  # publish the matched terms as categories
+    examples: tuple[TopicExample, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -321,8 +337,64 @@ def _topics(
             tags=tags,
             max_items=v.positive_int(t, p, "max_items", 50, 10_000),
             max_age=v.duration(t, p, "max_age", timedelta(hours=1)),
+            query=_query(v, t, p),
+            exclude=_excludes(v, t, p),
+            min_age=v.duration(t, p, "min_age", timedelta(seconds=0)),
+            explain_matches=v.get(t, p, "explain_matches", bool, True),
+            examples=_examples(v, t, p),
         )
+        for key in ("any", "all", "none"):
+            for i, term in enumerate(getattr(topics[slug], key)):
+                try:
+                    query.literal(term)
+                except query.QuerySyntaxError as exc:
+                    v.problem(f"{p}.{key}[{i}]", exc.message)
     return topics
+
+
+def _query(v: _Validator, t: Mapping[str, Any], p: str) -> str:
+    text = v.string(t, p, "query", "").strip()
+    if text:
+        try:
+            query.parse(text)
+        except query.QuerySyntaxError as exc:
+            v.problem(f"{p}.query", str(exc))
+            return ""
+    return text
+
+
+def _excludes(v: _Validator, t: Mapping[str, Any], p: str) -> tuple[str, ...]:
+    kept: list[str] = []
+    for i, text in enumerate(v.strings(t, p, "exclude")):
+        try:
+            query.parse(text)
+        except query.QuerySyntaxError as exc:
+            v.problem(f"{p}.exclude[{i}]", str(exc))
+        else:
+            kept.append(text)
+    return tuple(kept)
+
+
+def _examples(v: _Validator, t: Mapping[str, Any], p: str) -> tuple[TopicExample, ...]:
+    out: list[TopicExample] = []
+    for i, item in enumerate(v.get(t, p, "examples", list, [])):
+        q = f"{p}.examples[{i}]"
+        if not isinstance(item, dict):
+            v.problem(q, f"expected a table ([[{p}.examples]]), got {_kind(item)}")
+            continue
+        v.known_keys(item, q, _EXAMPLE_KEYS)
+        title = v.string(item, q, "title", "").strip()
+        if not title:
+            v.problem(f"{q}.title", "missing (the example article's headline)")
+            continue
+        out.append(
+            TopicExample(
+                title=title,
+                text=v.string(item, q, "text", "").strip(),
+                match=v.get(item, q, "match", bool, True),
+            )
+        )
+    return tuple(out)
 
 
 def listen_url(host: str, port: int) -> str:

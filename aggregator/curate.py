@@ -1,107 +1,108 @@
 """Topic rules -> the stories a topic publishes, with the terms that selected them.
 
-Pure: no clock (callers pass `now`), no I/O. Matching is case- and
-accent-insensitive and respects word boundaries: `oil` matches "Oil" and
-"oil-rich", never "turmoil" or "boiling".
+Pure: no clock (callers pass `now`), no I/O. A topic is a view over the whole
+archive: its query (aggregator/query) and its `any`/`all`/`none` lists, which
+are sugar for a query, decide; an exclude always wins; scope and age limit.
 """
 
 from __future__ import annotations
 
-import functools
-import html
 import itertools
-import re
-import unicodedata
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from aggregator.config import SourceConfig, TopicConfig
+from aggregator import query
+from aggregator.config import SourceConfig, TopicConfig, TopicExample
 from aggregator.models import Credit, StoredEntry, Story
-
-_TAG = re.compile(r"<[^>]*>")
-
-
-@functools.cache
-def _combining() -> re.Pattern[str]:
-    """A regex matching every combining mark, built from unicodedata on first use."""
-    ranges: list[str] = []
-    start = None
-    for code in range(0x300, 0x110000):
-        marked = unicodedata.combining(chr(code)) != 0
-        if marked and start is None:
-            start = code
-        elif not marked and start is not None:
-            ranges.append(f"{re.escape(chr(start))}-{re.escape(chr(code - 1))}")
-            start = None
-    return re.compile(f"[{''.join(ranges)}]")
-
+from aggregator.query import Document, Query
 
 # Published ids live in this namespace; see story_uid.
 _STORY_NAMESPACE = uuid.UUID("6f1d3c1e-2a44-4d0e-9b8a-6f0c9a1e5b21")
 
-
-def fold(text: str) -> str:
-    """Lower-case, accents removed, HTML tags and entities gone, spaces collapsed."""
-    text = html.unescape(_TAG.sub(" ", text)) if "<" in text or "&" in text else text
-    if not text.isascii():
-        # A regex over the decomposed text: a per-character loop costs ~1 us a character.
-        text = _combining().sub("", unicodedata.normalize("NFKD", text))
-    return " ".join(text.casefold().split())
-
-
-def _term_pattern(term: str) -> str:
-    words = fold(term).split()
-    body = r"\s+".join(re.escape(w) for w in words)
-    # Boundaries only where the term itself starts/ends with a word character,
-    # so "OPEC+" still matches before punctuation.
-    start = r"(?<!\w)" if words and re.match(r"\w", words[0]) else ""
-    end = r"(?!\w)" if words and re.search(r"\w$", words[-1]) else ""
-    return start + body + end
+fold = query.fold
 
 
 @dataclass(frozen=True, slots=True)
-class _Terms:
-    terms: tuple[str, ...]
-    patterns: tuple[re.Pattern[str], ...]
+class SourceInfo:
+    title: str
+    link: str | None
+    tags: tuple[str, ...] = ()
 
-    @classmethod
-    def compile(cls, terms: Iterable[str]) -> _Terms:
-        kept = tuple(t for t in terms if fold(t))
-        return cls(kept, tuple(re.compile(_term_pattern(t)) for t in kept))
 
-    def found(self, text: str) -> tuple[str, ...]:
-        return tuple(t for t, p in zip(self.terms, self.patterns, strict=True) if p.search(text))
+@dataclass(frozen=True, slots=True)
+class Exclude:
+    key: str  # where it is configured: "exclude[0]" or "none"
+    query: Query
 
 
 @dataclass(frozen=True, slots=True)
 class TopicMatcher:
     topic: TopicConfig
-    any: _Terms
-    all: _Terms
-    none: _Terms
+    query: Query | None  # None: every article in scope
+    excludes: tuple[Exclude, ...]
     scope: frozenset[str] | None  # source ids, or None for every source
 
     def in_scope(self, source_id: str) -> bool:
         return self.scope is None or source_id in self.scope
 
+    def excluded_by(self, doc: Document) -> Exclude | None:
+        for exclude in self.excludes:
+            if exclude.query.test(doc):
+                return exclude
+        return None
+
+    def match_document(self, doc: Document) -> tuple[str, ...] | None:
+        """The terms that selected the document, or None when it does not belong."""
+        if self.query is not None and not self.query.test(doc):
+            return None
+        if self.excluded_by(doc) is not None:
+            return None
+        return () if self.query is None else self.query.matched(doc)
+
     def match(self, entry: StoredEntry) -> tuple[str, ...] | None:
-        """The terms that selected the entry, or None when it does not belong."""
-        text = entry_text(entry)
-        if self.none.terms and self.none.found(text):
-            return None
-        every = self.all.found(text)
-        if len(every) != len(self.all.terms):
-            return None
-        some = self.any.found(text)
-        if self.any.terms and not some:
-            return None
-        return every + tuple(t for t in some if t not in every)
+        return self.match_document(document(entry))
 
 
-def entry_text(entry: StoredEntry) -> str:
-    return fold(" \n ".join((entry.title, entry.summary, entry.content, *entry.categories)))
+def document(entry: StoredEntry, info: SourceInfo | None = None) -> Document:
+    """What the queries search for one stored entry."""
+    return Document(
+        title=entry.title,
+        summary=entry.summary,
+        content=entry.content,
+        authors=entry.authors,
+        categories=entry.categories,
+        source=(entry.source_id, info.title) if info else (entry.source_id,),
+        tags=info.tags if info else (),
+        link=entry.link,
+    )
+
+
+def example_document(example: TopicExample) -> Document:
+    return Document(title=example.title, summary=example.text)
+
+
+def topic_rule(topic: TopicConfig) -> tuple[query.Node | None, tuple[tuple[str, query.Node], ...]]:
+    """The topic's whole condition as one query tree, and its excludes by config key.
+
+    `any`, `all` and `none` are sugar: (query) AND all1 AND all2 ... AND (any1
+    OR any2 ...), and `none` is one more exclude. Raises QuerySyntaxError; a
+    loaded Config has already been checked.
+    """
+    parts: list[query.Node] = []
+    if topic.query:
+        parts.append(query.parse(topic.query))
+    parts.extend(query.literal(t) for t in topic.all)
+    if topic.any:
+        some = [query.literal(t) for t in topic.any]
+        parts.append(some[0] if len(some) == 1 else query.Or(tuple(some)))
+    rule = None if not parts else parts[0] if len(parts) == 1 else query.And(tuple(parts))
+    excludes = [(f"exclude[{i}]", query.parse(text)) for i, text in enumerate(topic.exclude)]
+    if topic.none:
+        blocked = [query.literal(t) for t in topic.none]
+        excludes.append(("none", blocked[0] if len(blocked) == 1 else query.Or(tuple(blocked))))
+    return rule, tuple(excludes)
 
 
 def compile_topic(topic: TopicConfig, sources: Mapping[str, SourceConfig]) -> TopicMatcher:
@@ -110,11 +111,11 @@ def compile_topic(topic: TopicConfig, sources: Mapping[str, SourceConfig]) -> To
         scope = set(topic.sources)
         wanted = set(topic.tags)
         scope.update(s.id for s in sources.values() if wanted.intersection(s.tags))
+    rule, excludes = topic_rule(topic)
     return TopicMatcher(
         topic=topic,
-        any=_Terms.compile(topic.any),
-        all=_Terms.compile(topic.all),
-        none=_Terms.compile(topic.none),
+        query=None if rule is None else Query(rule),
+        excludes=tuple(Exclude(key, Query(node)) for key, node in excludes),
         scope=None if scope is None else frozenset(scope),
     )
 
@@ -125,12 +126,6 @@ def story_uid(founder: StoredEntry) -> str:
     return f"urn:uuid:{uuid.uuid5(_STORY_NAMESPACE, name)}"
 
 
-@dataclass(frozen=True, slots=True)
-class SourceInfo:
-    title: str
-    link: str | None
-
-
 def select(
     matcher: TopicMatcher,
     entries: Iterable[StoredEntry],
@@ -138,44 +133,83 @@ def select(
     now: datetime,
     sources: Mapping[str, SourceInfo],
 ) -> list[Story]:
-    """The topic's stories, newest first, at most max_items, none older than max_age.
+    """The topic's stories, newest first, at most max_items, within min_age..max_age.
 
     `entries` must come grouped by story, newest story first, each story's
     members in first-seen order (Store.stories()). A story belongs to the topic
     when one of its in-scope members matches; that member's text is published.
     """
-    topic = matcher.topic
-    cutoff = now - topic.max_age if topic.max_age else None
-    out: list[Story] = []
+    return select_all([matcher], entries, now=now, sources=sources)[matcher.topic.slug]
+
+
+def select_all(
+    matchers: Sequence[TopicMatcher],
+    entries: Iterable[StoredEntry],
+    *,
+    now: datetime,
+    sources: Mapping[str, SourceInfo],
+) -> dict[str, list[Story]]:
+    """`select` for several topics in one walk: each entry is folded once for all."""
+    out: dict[str, list[Story]] = {m.topic.slug: [] for m in matchers}
+    open_ = list(matchers)
     for _, group in itertools.groupby(entries, key=lambda e: e.story_id):
+        if not open_:
+            break  # every topic is full or past its max_age
         members = list(group)
         founder = members[0]
-        if cutoff is not None and founder.sort_date < cutoff:
-            break  # stories come newest first: every later one is older still
-        chosen: tuple[StoredEntry, tuple[str, ...]] | None = None
-        for member in members:
-            if matcher.in_scope(member.source_id):
-                terms = matcher.match(member)
-                if terms is not None:
-                    chosen = (member, terms)
-                    break
-        if chosen is None:
-            continue
-        entry, terms = chosen
-        info = sources.get(entry.source_id, SourceInfo(entry.source_id, None))
-        out.append(
-            Story(
-                uid=story_uid(founder),
-                entry=entry,
-                source_title=info.title,
-                source_link=info.link,
-                also=_credits(members, entry, sources),
-                matched=terms,
-            )
-        )
-        if len(out) >= topic.max_items:
-            break
+        docs: dict[int, Document] = {}
+        for matcher in list(open_):
+            topic = matcher.topic
+            if topic.max_age and founder.sort_date < now - topic.max_age:
+                open_.remove(matcher)  # stories come newest first: the rest are older
+                continue
+            if topic.min_age and founder.sort_date > now - topic.min_age:
+                continue
+            chosen = _first_match(matcher, members, docs, sources)
+            if chosen is None:
+                continue
+            entry, terms = chosen
+            stories = out[topic.slug]
+            stories.append(_story(founder, entry, members, terms, sources))
+            if len(stories) >= topic.max_items:
+                open_.remove(matcher)
     return out
+
+
+def _first_match(
+    matcher: TopicMatcher,
+    members: list[StoredEntry],
+    docs: dict[int, Document],
+    sources: Mapping[str, SourceInfo],
+) -> tuple[StoredEntry, tuple[str, ...]] | None:
+    for member in members:
+        if not matcher.in_scope(member.source_id):
+            continue
+        doc = docs.get(member.id)
+        if doc is None:
+            doc = docs[member.id] = document(member, sources.get(member.source_id))
+        terms = matcher.match_document(doc)
+        if terms is not None:
+            return member, terms
+    return None
+
+
+def _story(
+    founder: StoredEntry,
+    entry: StoredEntry,
+    members: list[StoredEntry],
+    terms: tuple[str, ...],
+    sources: Mapping[str, SourceInfo],
+) -> Story:
+    info = sources.get(entry.source_id, SourceInfo(entry.source_id, None))
+    return Story(
+        uid=story_uid(founder),
+        entry=entry,
+        source_title=info.title,
+        source_link=info.link,
+        also=_credits(members, entry, sources),
+        matched=terms,
+    )
 
 
 def _credits(

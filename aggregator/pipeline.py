@@ -203,9 +203,11 @@ def publish_all(config: Config, store: Store, now: datetime) -> list[Path]:
     infos = source_infos(config, store)
     written: list[Path] = []
     summaries: list[publish.TopicSummary] = []
+    matchers = [curate.compile_topic(topic, config.sources) for topic in config.topics.values()]
+    # One walk of the archive for every topic: each entry is folded once.
+    selected = curate.select_all(matchers, store.stories(), now=now, sources=infos)
     for topic in config.topics.values():
-        matcher = curate.compile_topic(topic, config.sources)
-        stories = curate.select(matcher, store.stories(), now=now, sources=infos)
+        stories = selected[topic.slug]
         written += publish.publish_topic(
             topic, stories, output_dir=settings.output_dir, base_url=settings.base_url
         )
@@ -227,7 +229,8 @@ def source_infos(config: Config, store: Store) -> dict[str, curate.SourceInfo]:
     for sid, state in store.source_states().items():
         configured = config.sources.get(sid)
         title = (configured.title if configured else None) or state.feed_title or sid
-        infos[sid] = curate.SourceInfo(title=title, link=state.feed_link)
+        tags = configured.tags if configured else ()
+        infos[sid] = curate.SourceInfo(title=title, link=state.feed_link, tags=tags)
     return infos
 
 

@@ -33,6 +33,8 @@ MEDIA_TYPES: dict[Format, str] = {
     "atom": "application/atom+xml",
     "rss": "application/rss+xml",
 }
+# Marks the categories that say which topic terms an item matched.
+MATCHED_SCHEME = "urn:aggregator:matched"
 # RSS requires a type on <enclosure>; this is the honest "unknown".
 _UNKNOWN_ENCLOSURE_TYPE = "application/octet-stream"
 
@@ -110,7 +112,7 @@ def _feed(topic: TopicConfig, stories: Sequence[Story], base_url: str, fmt: Form
         fg.load_extension("dc", atom=False, rss=True)
     for story in stories:
         # Trap: add_entry() prepends by default, which would reverse the order.
-        _entry(fg.add_entry(order="append"), story, fmt)
+        _entry(fg.add_entry(order="append"), story, fmt, topic.explain_matches)
     return fg
 
 
@@ -120,7 +122,7 @@ def _feed_updated(stories: Sequence[Story]) -> datetime:
     return as_utc(max(times)) if times else EMPTY_FEED_UPDATED
 
 
-def _entry(fe: Any, story: Story, fmt: Format) -> None:
+def _entry(fe: Any, story: Story, fmt: Format, explain: bool) -> None:
     entry = story.entry
     # Also sets the RSS guid with isPermaLink="false": uid is a URI, not a page.
     fe.id(scrub(story.uid))
@@ -147,9 +149,16 @@ def _entry(fe: Any, story: Story, fmt: Format) -> None:
         fe.author([{"name": a} for a in authors])
         if fmt == "rss":
             fe.dc.dc_creator(authors)
-    categories = _unique(one_line(c) for c in entry.categories)
+    categories = [{"term": c} for c in _unique(one_line(c) for c in entry.categories)]
+    if explain:
+        # Why the item is in this topic, as categories a reader can filter on.
+        have = {c["term"].casefold() for c in categories}
+        for term in _unique(one_line(t) for t in story.matched):
+            if term.casefold() not in have:
+                have.add(term.casefold())
+                categories.append({"term": term, "scheme": MATCHED_SCHEME})
     if categories:
-        fe.category([{"term": c} for c in categories])
+        fe.category(categories)
 
     source_title = one_line(story.source_title) or one_line(entry.source_id)
     source_link = _http_url(story.source_link)

@@ -276,6 +276,40 @@ class Store:
             for row in cursor:
                 yield _entry(row)
 
+    def find_entries(
+        self, *, entry_id: int | None = None, link: str | None = None
+    ) -> list[StoredEntry]:
+        """Entries by stored id, or by link (as published or in canonical form)."""
+        with self._guard():
+            args: tuple[object, ...]
+            if entry_id is not None:
+                where, args = "e.id = ?", (entry_id,)
+            else:
+                where, args = "e.link = ? OR e.canonical_url = ?", (link, link)
+            rows = self._conn.execute(
+                f"SELECT {_ENTRY_COLUMNS} FROM entries e WHERE {where} ORDER BY e.id",  # noqa: S608
+                args,
+            )
+            return [_entry(row) for row in rows]
+
+    def story_members(self, story_id: int) -> list[StoredEntry]:
+        """Every entry of one story, in the order they were stored."""
+        with self._guard():
+            rows = self._conn.execute(
+                f"SELECT {_ENTRY_COLUMNS} FROM entries e WHERE e.story_id = ? ORDER BY e.id",  # noqa: S608
+                (story_id,),
+            )
+            return [_entry(row) for row in rows]
+
+    def story_founders(self) -> Iterator[StoredEntry]:
+        """The first entry of every story (its published id derives from it)."""
+        with self._guard():
+            cursor = self._conn.execute(
+                f"SELECT {_ENTRY_COLUMNS} FROM entries e WHERE e.story_id = e.id ORDER BY e.id"  # noqa: S608
+            )
+            for row in cursor:
+                yield _entry(row)
+
     def entry_count(self) -> int:
         with self._guard():
             return int(self._conn.execute("SELECT count(*) FROM entries").fetchone()[0])

@@ -136,3 +136,49 @@ def test_unknown_source_falls_back_to_its_id() -> None:
 )
 def test_fold(text: str, folded: str) -> None:
     assert curate.fold(text) == folded
+
+
+def test_query_and_sugar_combine_and_excludes_win() -> None:
+    t = topic(query="oil OR gas", all=("Libya",), exclude=('"cooking oil"',), none=("palm",))
+    matcher = curate.compile_topic(t, SOURCES)
+    assert matcher.match(stored(1, title="Libya gas deal")) == ("gas", "Libya")
+    assert matcher.match(stored(2, title="Gas deal")) is None  # misses `all`
+    assert matcher.match(stored(3, title="Libya cooking oil")) is None  # exclude[0]
+    assert matcher.match(stored(4, title="Libya palm oil")) is None  # none
+    assert [x.key for x in matcher.excludes] == ["exclude[0]", "none"]
+
+
+def test_tag_and_source_fields_see_the_source() -> None:
+    matcher = curate.compile_topic(topic(query="oil AND NOT tag:libya"), SOURCES)
+    infos = {
+        "a": curate.SourceInfo("Alpha", None, ("libya",)),
+        "b": curate.SourceInfo("Beta", None, ("energy",)),
+    }
+    rows = [stored(2, title="oil", source_id="b"), stored(1, title="oil", source_id="a")]
+    assert [s.entry.id for s in curate.select(matcher, rows, now=T0, sources=infos)] == [2]
+
+
+def test_min_age_holds_back_the_newest() -> None:
+    rows = [stored(i, title="oil", age_hours=i) for i in range(1, 6)]
+    t = topic(any=("oil",), min_age=timedelta(hours=2, minutes=30))
+    stories = curate.select(curate.compile_topic(t, SOURCES), rows, now=T0, sources=INFOS)
+    assert [s.entry.id for s in stories] == [3, 4, 5]
+
+
+def test_select_all_equals_select_per_topic() -> None:
+    rows = [
+        stored(i, title=("oil " if i % 2 else "") + ("Libya" if i % 3 else ""), age_hours=i)
+        for i in range(1, 30)
+    ]  # fmt: skip
+    topics = [
+        topic("oil", any=("oil",), max_items=4),
+        topic("libya", query="Libya NOT oil", max_age=timedelta(hours=20)),
+        topic("all"),
+    ]
+    matchers = [curate.compile_topic(t, SOURCES) for t in topics]
+    together = curate.select_all(matchers, rows, now=T0, sources=INFOS)
+    for m in matchers:
+        alone = curate.select(m, rows, now=T0, sources=INFOS)
+        assert together[m.topic.slug] == alone, m.topic.slug
+    assert len(together["oil"]) == 4 and len(together["all"]) == 29
+    assert [s.entry.id for s in together["libya"]] == [2, 4, 8, 10, 14, 16, 20]

@@ -31,6 +31,7 @@ from aggregator.publish import (
     write_if_changed,
 )
 from aggregator.publish.atomicfile import TEMP_SUFFIX
+from aggregator.publish.feeds import MATCHED_SCHEME
 
 BASE = "https://feeds.example/"
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
@@ -517,3 +518,23 @@ def test_clean_stale_temp_files(tmp_path: Path) -> None:
     ]
     assert clean_stale_temp_files(tmp_path) == 0
     assert clean_stale_temp_files(tmp_path / "missing") == 0
+
+
+# ------------------------------------------------------------ matched terms
+
+
+@pytest.mark.parametrize("render", [render_atom, render_rss])
+def test_matched_terms_are_published_as_categories(render: Any) -> None:
+    s = dataclasses.replace(story(1, categories=("Energy", "OPEC")), matched=("opec", "oil"))
+    e = parse(render(TOPIC, [s], base_url=BASE)).entries[0]
+    # "opec" is already a category of the entry: listed once, as the publisher wrote it.
+    assert [t.term for t in e.tags] == ["Energy", "OPEC", "oil"]
+    assert e.tags[2].scheme == MATCHED_SCHEME and not e.tags[0].scheme
+
+
+@pytest.mark.parametrize("render", [render_atom, render_rss])
+def test_a_topic_can_keep_matched_terms_out(render: Any) -> None:
+    quiet = dataclasses.replace(TOPIC, explain_matches=False)
+    s = dataclasses.replace(story(1, categories=("Energy",)), matched=("oil",))
+    e = parse(render(quiet, [s], base_url=BASE)).entries[0]
+    assert [t.term for t in e.tags] == ["Energy"]

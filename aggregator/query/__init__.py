@@ -1,0 +1,50 @@
+"""The topic query language: parse once, compile once, test many documents.
+
+Pure: no I/O, no clock. `syntax` parses, `engine` compiles and evaluates,
+`document` holds one entry's folded fields, `text` folds and finds word forms.
+"""
+
+from __future__ import annotations
+
+from aggregator.query.document import TEXT, Document
+from aggregator.query.engine import Explained, Query
+from aggregator.query.syntax import (
+    FIELDS,
+    And,
+    Node,
+    Not,
+    Or,
+    QuerySyntaxError,
+    Term,
+    literal,
+    parse,
+    render,
+    terms,
+)
+from aggregator.query.text import fold, variants
+
+__all__ = [
+    "FIELDS",
+    "TEXT",
+    "And",
+    "Document",
+    "Explained",
+    "Node",
+    "Not",
+    "Or",
+    "Query",
+    "QuerySyntaxError",
+    "Term",
+    "compile_query",
+    "fold",
+    "literal",
+    "parse",
+    "render",
+    "terms",
+    "variants",
+]
+
+
+def compile_query(text: str) -> Query:
+    """Parse and compile; raises QuerySyntaxError."""
+    return Query(parse(text))

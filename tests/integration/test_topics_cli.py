@@ -1,0 +1,200 @@
+"""Topics through the real command line: views over the archive, preview, explain,
+topics test and check, run as `python -m aggregator` on a stored archive."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import feedparser
+
+from tests.feeds import Item, rss
+from tests.integration.test_cli import HOUR, NOW, aggregator
+from tests.loopback import LoopbackServer
+
+ITEMS = [
+    Item("1", "NOC Says Libya Cannot Abide By OPEC Oil Production Cuts", "https://w.example/1",
+         NOW - HOUR),
+    Item("2", "Greece Plans to Reopen Embassy in Tripoli", "https://w.example/2", NOW - 2 * HOUR),
+    Item("3", "Cooking oil prices soar", "https://w.example/3", NOW - 3 * HOUR),
+    Item("4", "Turmoil in Peru", "https://w.example/4", NOW - 26 * HOUR,
+         summary="Protests spread as oil workers join the strike."),
+    Item("5", "Tripoli SC win the Lebanese derby", "https://w.example/5", NOW - 50 * HOUR),
+]  # fmt: skip
+
+
+def write_config(path: Path, feed_url: str, topic: str) -> None:
+    path.write_text(
+        f'[sources.wire]\nurl = "{feed_url}"\ntitle = "Wire"\ntags = ["news"]\n\n{topic}',
+        encoding="utf-8",
+    )
+
+
+def archive(tmp_path: Path, server: LoopbackServer, topic: str) -> Path:
+    server.route("/wire.xml", rss("Wire", "https://w.example/", ITEMS))
+    config = tmp_path / "config.toml"
+    write_config(config, server.url("/wire.xml"), topic)
+    done = aggregator("update", "--config", str(config), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "wire: new (5 new, 0 updated)" in done.stdout
+    return config
+
+
+def titles(tmp_path: Path, slug: str) -> list[str]:
+    doc = feedparser.parse((tmp_path / "feeds" / f"{slug}.atom").read_bytes())
+    return [e.title for e in doc.entries]
+
+
+def test_editing_a_topic_recurates_the_archive_without_refetching(
+    tmp_path: Path, server: LoopbackServer
+) -> None:
+    config = archive(tmp_path, server, '[topics.t]\nquery = "oil"\n')
+    assert titles(tmp_path, "t") == [ITEMS[0].title, ITEMS[2].title, ITEMS[3].title]
+    fetches = len(server.requests_for("/wire.xml"))
+
+    write_config(
+        config,
+        server.url("/wire.xml"),
+        '[topics.t]\nquery = "oil OR embassy"\nexclude = [\'"cooking oil"\', "Peru"]\n'
+        '[topics.new]\nquery = "Tripoli NOT Lebanese"\n',
+    )
+    done = aggregator("publish", "--config", str(config), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    # Newly matching (embassies, by plural tolerance) in; newly excluded out.
+    assert titles(tmp_path, "t") == [ITEMS[0].title, ITEMS[1].title]
+    assert titles(tmp_path, "new") == [ITEMS[1].title]
+    assert len(server.requests_for("/wire.xml")) == fetches
+    doc = feedparser.parse((tmp_path / "feeds" / "t.atom").read_bytes())
+    assert [c.term for c in doc.entries[1].tags] == ["embassy"]
+
+
+def test_preview_counts_per_day_and_lists_the_newest(
+    tmp_path: Path, server: LoopbackServer
+) -> None:
+    config = archive(tmp_path, server, '[topics.t]\nquery = "oil"\nmax_items = 2\n')
+    done = aggregator("topics", "preview", "t", "--config", str(config), "--weeks", "1",
+                      cwd=tmp_path)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+    assert "t: 3 stories in the last 1 weeks; the feed would publish 2 (max_items 2)" in out
+    counts, newest_part = out.split("newest:\n", 1)
+    days = re.findall(r"^  (\d{4}-\d\d-\d\d)\s+(\d+)", counts, re.M)
+    assert len(days) == 7
+    per_day: dict[str, int] = {}
+    for item in ITEMS[0], ITEMS[2], ITEMS[3]:
+        day = item.published.date().isoformat()
+        per_day[day] = per_day.get(day, 0) + 1
+    assert {d: int(n) for d, n in days if int(n)} == per_day
+    newest = newest_part.splitlines()
+    assert [line.split("Wire: ", 1)[1] for line in newest] == [
+        f"{ITEMS[0].title}  [oil]", f"{ITEMS[2].title}  [oil]", f"{ITEMS[3].title}  [oil]",
+    ]  # fmt: skip
+
+    adhoc = aggregator("topics", "preview", "--query", "Tripoli", "--exclude", "Lebanese",
+                       "--config", str(config), cwd=tmp_path)  # fmt: skip
+    assert adhoc.returncode == 0, adhoc.stderr
+    assert "preview: 1 stories" in adhoc.stdout and ITEMS[1].title in adhoc.stdout
+    bad = aggregator("topics", "preview", "--query", "oil AND", "--config", str(config),
+                     cwd=tmp_path)  # fmt: skip
+    assert bad.returncode == 2
+    assert "--query: column 8: expected a term" in bad.stderr
+
+
+def test_preview_publishes_nothing(tmp_path: Path, server: LoopbackServer) -> None:
+    config = archive(tmp_path, server, '[topics.t]\nquery = "oil"\n')
+    feed = tmp_path / "feeds" / "t.atom"
+    before = feed.read_bytes()
+    write_config(config, server.url("/wire.xml"), '[topics.t]\nquery = "Tripoli"\n')
+    done = aggregator("topics", "preview", "t", "--config", str(config), cwd=tmp_path)
+    assert done.returncode == 0 and "t: 2 stories" in done.stdout, done.stderr
+    assert feed.read_bytes() == before
+
+
+def test_explain_by_link_id_and_published_id(tmp_path: Path, server: LoopbackServer) -> None:
+    config = archive(
+        tmp_path,
+        server,
+        '[topics.oil]\nquery = "oil OR OPEC"\nexclude = [\'"cooking oil"\']\n'
+        '[topics.libya]\nquery = "Libya OR Tripoli"\n'
+        '[topics.other]\nsources = []\ntags = ["news"]\nquery = "Peru"\n',
+    )
+    done = aggregator("explain", "https://w.example/3", "--config", str(config), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+    assert out.startswith("== Entry ==\ntitle: Cooking oil prices soar\n")
+    assert "== Topics ==" in out
+    assert "oil (oil): EXCLUDED" in out
+    assert '  blocked by exclude[0]:\n    [x] "cooking oil"' in out
+    assert "libya (libya): NO MATCH" in out and "[ ] not found: Libya, Tripoli" in out
+    assert "other (other): NO MATCH" in out
+
+    uid = re.search(r"published id: (urn:uuid:\S+)", out)
+    entry_id = re.search(r"entry (\d+): Wire \(wire\)", out)
+    assert uid and entry_id
+    for ref in (uid.group(1), entry_id.group(1), "HTTPS://W.EXAMPLE/3/?utm_source=x"):
+        again = aggregator("explain", ref, "--config", str(config), cwd=tmp_path)
+        assert again.stdout == out, ref
+
+    first = aggregator("explain", "https://w.example/1", "--config", str(config), cwd=tmp_path)
+    assert "oil (oil): MATCHED - matched: oil, OPEC" in first.stdout
+    assert "libya (libya): MATCHED - matched: Libya" in first.stdout
+
+    missing = aggregator("explain", "https://nowhere.example/", "--config", str(config),
+                         cwd=tmp_path)  # fmt: skip
+    assert missing.returncode == 1
+    assert "no stored entry has the id, link or published id" in missing.stderr
+
+
+EXAMPLES = """
+[topics.oil]
+query = "oil NOT cooking"
+[[topics.oil.examples]]
+title = "Oil output rises"
+match = true
+[[topics.oil.examples]]
+title = "Cooking oil shortage"
+match = false
+[[topics.oil.examples]]
+title = "Turmoil in Peru"
+match = false
+"""
+
+
+def test_topics_test_and_check_run_the_examples(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    write_config(config, "https://w.example/feed", EXAMPLES)
+    done = aggregator("topics", "test", "--config", str(config), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == [
+        "oil (oil): 3/3 passed",
+        "  pass  [0] want match, matched: oil: Oil output rises",
+        "  pass  [1] want no match, not matched: Cooking oil shortage",
+        "  pass  [2] want no match, not matched: Turmoil in Peru",
+        "  precision 1.00  recall 1.00",
+    ]
+    check = aggregator("check", "--config", str(config), cwd=tmp_path)
+    assert check.returncode == 0 and "3 topic examples pass" in check.stdout
+
+    write_config(config, "https://w.example/feed", EXAMPLES.replace("oil NOT cooking", "oil"))
+    failing = aggregator("topics", "test", "--config", str(config), cwd=tmp_path)
+    assert failing.returncode == 1
+    assert "  FAIL  [1] want no match, matched: oil: Cooking oil shortage" in failing.stdout
+    assert "precision 0.50  recall 1.00" in failing.stdout
+    assert "1 examples failed" in failing.stderr
+    check = aggregator("check", "--config", str(config), cwd=tmp_path)
+    assert check.returncode == 2
+    assert check.stderr.strip() == (
+        f"error: {config}: topics.oil.examples[1]: should not match but does "
+        "(matched: oil): 'Cooking oil shortage'"
+    )
+
+
+def test_check_names_topic_key_and_column_of_a_syntax_error(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    write_config(config, "https://w.example/feed", '[topics.oil]\nquery = "(oil OR gas"\n')
+    done = aggregator("check", "--config", str(config), cwd=tmp_path)
+    assert done.returncode == 2
+    assert done.stderr.strip() == (
+        f'error: {config}: topics.oil.query: column 12: expected ")" to close the "(" at '
+        "column 1, found the end of the query"
+    )
