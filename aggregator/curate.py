@@ -12,7 +12,7 @@ import itertools
 import re
 import unicodedata
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Container, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -130,33 +130,79 @@ def select(
     out: list[Story] = []
     for _, group in itertools.groupby(entries, key=lambda e: e.story_id):
         members = list(group)
-        founder = members[0]
-        if cutoff is not None and founder.sort_date < cutoff:
+        if cutoff is not None and members[0].sort_date < cutoff:
             break  # stories come newest first: every later one is older still
-        chosen: tuple[StoredEntry, tuple[str, ...]] | None = None
-        for member in members:
-            if matcher.in_scope(member.source_id):
-                terms = matcher.match(member)
-                if terms is not None:
-                    chosen = (member, terms)
-                    break
-        if chosen is None:
+        story = _story(matcher, members, sources, require_match=True)
+        if story is None:
             continue
-        entry, terms = chosen
-        info = sources.get(entry.source_id, SourceInfo(entry.source_id, None))
-        out.append(
-            Story(
-                uid=story_uid(founder),
-                entry=entry,
-                source_title=info.title,
-                source_link=info.link,
-                also=_credits(members, entry, sources),
-                matched=terms,
-            )
-        )
+        out.append(story)
         if len(out) >= topic.max_items:
             break
     return out
+
+
+def select_all(
+    matcher: TopicMatcher,
+    entries: Iterable[StoredEntry],
+    *,
+    sources: Mapping[str, SourceInfo],
+    exclude: Container[str] = frozenset(),
+) -> list[Story]:
+    """Every story of the topic whose uid is not in `exclude`, newest first,
+    with no item or age limit (the archive decides where each one goes)."""
+    out: list[Story] = []
+    for _, group in itertools.groupby(entries, key=lambda e: e.story_id):
+        members = list(group)
+        if story_uid(members[0]) in exclude:
+            continue
+        story = _story(matcher, members, sources, require_match=True)
+        if story is not None:
+            out.append(story)
+    return out
+
+
+def assemble(
+    matcher: TopicMatcher, entries: Iterable[StoredEntry], *, sources: Mapping[str, SourceInfo]
+) -> dict[str, Story]:
+    """Stories by uid, matching or not: a story archived under the topic stays
+    in its archive after the topic's rules change."""
+    out: dict[str, Story] = {}
+    for _, group in itertools.groupby(entries, key=lambda e: e.story_id):
+        story = _story(matcher, list(group), sources, require_match=False)
+        if story is not None:
+            out[story.uid] = story
+    return out
+
+
+def _story(
+    matcher: TopicMatcher,
+    members: list[StoredEntry],
+    sources: Mapping[str, SourceInfo],
+    *,
+    require_match: bool,
+) -> Story | None:
+    founder = members[0]
+    chosen: tuple[StoredEntry, tuple[str, ...]] | None = None
+    for member in members:
+        if matcher.in_scope(member.source_id):
+            terms = matcher.match(member)
+            if terms is not None:
+                chosen = (member, terms)
+                break
+    if chosen is None:
+        if require_match:
+            return None
+        chosen = (founder, ())
+    entry, terms = chosen
+    info = sources.get(entry.source_id, SourceInfo(entry.source_id, None))
+    return Story(
+        uid=story_uid(founder),
+        entry=entry,
+        source_title=info.title,
+        source_link=info.link,
+        also=_credits(members, entry, sources),
+        matched=terms,
+    )
 
 
 def _credits(

@@ -19,10 +19,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from aggregator import curate, dedup, publish
-from aggregator.config import Config, SourceConfig
+from aggregator.config import Config, SourceConfig, TopicConfig
 from aggregator.errors import ParseError, RateLimited, SourceError
 from aggregator.fetch import Fetcher
-from aggregator.models import NotModified, ParsedFeed, SourceState
+from aggregator.models import NotModified, ParsedFeed, SourceState, Story
 from aggregator.parse import parse_feed
 from aggregator.store import Store
 
@@ -198,27 +198,95 @@ class Pipeline:
 
 
 def publish_all(config: Config, store: Store, now: datetime) -> list[Path]:
-    """Re-curate every topic from the whole archive; write only what changed."""
+    """Re-curate every topic from the whole archive; write only what changed;
+    then apply database retention, sparing every story a current document shows."""
     settings = config.settings
     infos = source_infos(config, store)
     written: list[Path] = []
     summaries: list[publish.TopicSummary] = []
+    shown: set[int] = set()
     for topic in config.topics.values():
-        matcher = curate.compile_topic(topic, config.sources)
-        stories = curate.select(matcher, store.stories(), now=now, sources=infos)
-        written += publish.publish_topic(
-            topic, stories, output_dir=settings.output_dir, base_url=settings.base_url
-        )
-        newest = max((s.entry.updated or s.entry.sort_date for s in stories), default=None)
-        summaries.append(
-            publish.TopicSummary(topic.slug, topic.title, topic.description, len(stories), newest)
-        )
+        current, archives, paths = _publish_topic(config, store, topic, infos, now)
+        written += paths
+        shown.update(s.entry.story_id for s in current)
+        summaries.append(publish.summarize(topic, current, archives))
+    sources = [
+        publish.SourceSummary(sid, infos[sid].title if sid in infos else sid, src.url,
+                              infos[sid].link if sid in infos else None)
+        for sid, src in config.sources.items()
+    ]  # fmt: skip
     written += publish.publish_index(
-        summaries, output_dir=settings.output_dir, base_url=settings.base_url
+        summaries, output_dir=settings.output_dir, base_url=settings.base_url, sources=sources
     )
     for path in written:
         log.info("published %s", path)
+    deleted = store.prune(retention_limits(config, store), keep_stories=shown, now=now)
+    if deleted:
+        log.info("retention: deleted %d stored entries (tombstones kept)", deleted)
     return written
+
+
+def _publish_topic(
+    config: Config, store: Store, topic: TopicConfig, infos: dict[str, curate.SourceInfo],
+    now: datetime,
+) -> tuple[list[Story], int, list[Path]]:  # fmt: skip
+    """(the current document's stories, the number of archives, paths written)."""
+    out, base = config.settings.output_dir, config.settings.base_url
+    matcher = curate.compile_topic(topic, config.sources)
+    pending = curate.select_all(
+        matcher, store.stories(), sources=infos, exclude=store.archived_uids(topic.slug)
+    )
+    cutoff = now - topic.max_age if topic.max_age else None
+    plan = publish.plan(
+        pending, max_items=topic.max_items, page_size=topic.archive_page_size, cutoff=cutoff
+    )
+    written: list[Path] = []
+    count = store.archive_count(topic.slug)
+    # Archives recorded before whose files are missing: an interrupted write,
+    # or a format added to the topic since.
+    for number in range(1, count + 1):
+        if publish.missing_archive_formats(topic, number, out):
+            ids = store.archive_page(topic.slug, number)
+            found = curate.assemble(
+                matcher, store.story_entries(sid for _, sid in ids), sources=infos
+            )
+            stories = [found[uid] for uid, _ in ids if uid in found]
+            written += publish.publish_archive(topic, number, stories, output_dir=out,
+                                               base_url=base)  # fmt: skip
+    for page in plan.pages:
+        count += 1
+        # Recorded first: a crash before the files exist is repaired above next time.
+        store.add_archive_page(topic.slug, count, [(s.uid, s.entry.story_id) for s in page])
+        written += publish.publish_archive(topic, count, page, output_dir=out, base_url=base)
+    written += publish.publish_topic(
+        topic, plan.current, output_dir=out, base_url=base, hub=config.topic_hub(topic),
+        archives=count,
+    )  # fmt: skip
+    return plan.current, count, written
+
+
+def retention_limits(config: Config, store: Store) -> dict[str, tuple[timedelta | None, int]]:
+    """Each stored source's (max age, max count); sources no longer configured
+    get the [aggregator] defaults."""
+    limits: dict[str, tuple[timedelta | None, int]] = {}
+    for sid in store.source_states():
+        source = config.sources.get(sid) or SourceConfig(id=sid, url="")
+        limits[sid] = config.retention(source)
+    return limits
+
+
+def hub_pings(config: Config, written: Collection[Path]) -> list[tuple[str, str]]:
+    """(hub, feed URL) for every current feed document just rewritten."""
+    settings = config.settings
+    pings = []
+    for topic in config.topics.values():
+        hub = config.topic_hub(topic)
+        if hub is None:
+            continue
+        for fmt in topic.formats:
+            if publish.feed_path(settings.output_dir, topic.slug, fmt) in written:
+                pings.append((hub, publish.feed_url(settings.base_url, topic.slug, fmt)))
+    return pings
 
 
 def source_infos(config: Config, store: Store) -> dict[str, curate.SourceInfo]:
