@@ -52,7 +52,8 @@ def make_app(output_dir: Path, *, max_age: int = 60) -> web.Application:
         return web.FileResponse(path, headers=headers)
 
     app = web.Application()
-    app.router.add_route("GET", "/{path:.*}", handle)  # GET routes answer HEAD too
+    # add_get also answers HEAD; add_route("GET", ...) does not (405).
+    app.router.add_get("/{path:.*}", handle, allow_head=True)
     return app
 
 
