@@ -29,8 +29,13 @@ _DURATION = re.compile(r"^\s*(\d+)\s*([smhdw]?)\s*$")
 _TOPIC_KEYS = {
     "title", "description", "any", "all", "none", "sources", "tags", "max_items", "max_age",
     "query", "exclude", "min_age", "explain_matches", "examples",
+    "formats", "hub", "archive_page_size",
 }  # fmt: skip
 _EXAMPLE_KEYS = {"title", "text", "match"}
+# Published formats, in the order they are listed on the index page.
+FORMATS = ("atom", "rss", "json")
+DEFAULT_RETENTION_MAX_COUNT = 10_000
+DEFAULT_RETENTION_MAX_AGE = timedelta(days=730)
 _UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
 
@@ -48,6 +53,10 @@ class Settings:
     timeout: timedelta = timedelta(seconds=30)
     max_body_size: int = 10 * 1024 * 1024
     max_concurrency: int = 16
+    hub: str | None = None  # WebSub hub every topic announces, unless it names its own
+    # Database retention per source; a source's own keys override these.
+    retention_max_age: timedelta | None = DEFAULT_RETENTION_MAX_AGE
+    retention_max_count: int = DEFAULT_RETENTION_MAX_COUNT
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +67,8 @@ class SourceConfig:
     interval: timedelta | None = None  # None: Settings.interval
     tags: tuple[str, ...] = ()
     enabled: bool = True
+    retention_max_age: timedelta | None = None  # None: Settings.retention_max_age
+    retention_max_count: int | None = None  # None: Settings.retention_max_count
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +97,9 @@ class TopicConfig:
     min_age: timedelta | None = None  # leave out articles first seen more recently
     explain_matches: bool = True  # publish the matched terms as categories
     examples: tuple[TopicExample, ...] = ()
+    formats: tuple[str, ...] = FORMATS
+    hub: str | None = None  # None: Settings.hub
+    archive_page_size: int = 25  # items per RFC 5005 archive document
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +111,16 @@ class Config:
 
     def source_interval(self, source: SourceConfig) -> timedelta:
         return source.interval or self.settings.interval
+
+    def topic_hub(self, topic: TopicConfig) -> str | None:
+        return topic.hub or self.settings.hub
+
+    def retention(self, source: SourceConfig) -> tuple[timedelta | None, int]:
+        """(max age, max count) of stored entries kept for the source."""
+        s = self.settings
+        age = source.retention_max_age if source.retention_max_age else s.retention_max_age
+        count = source.retention_max_count or s.retention_max_count
+        return age, count
 
 
 def load(path: Path) -> Config:
@@ -232,7 +256,8 @@ def _settings(v: _Validator, t: Mapping[str, Any]) -> Settings:
         p,
         {
             "database", "output_dir", "host", "port", "base_url", "user_agent", "interval",
-            "tick", "timeout", "max_body_size", "max_concurrency",
+            "tick", "timeout", "max_body_size", "max_concurrency", "hub",
+            "retention_max_age", "retention_max_count",
         },
     )  # fmt: skip
     base = v.path.parent
@@ -262,7 +287,21 @@ def _settings(v: _Validator, t: Mapping[str, Any]) -> Settings:
         timeout=v.duration(t, p, "timeout", timedelta(seconds=1)) or timedelta(seconds=30),
         max_body_size=v.positive_int(t, p, "max_body_size", 10 * 1024 * 1024, 1 << 30),
         max_concurrency=v.positive_int(t, p, "max_concurrency", 16, 1024),
+        hub=v.url(t, p, "hub"),
+        retention_max_age=_retention_age(v, t, p, DEFAULT_RETENTION_MAX_AGE),
+        retention_max_count=v.positive_int(
+            t, p, "retention_max_count", DEFAULT_RETENTION_MAX_COUNT, 10_000_000
+        ),
     )
+
+
+def _retention_age(
+    v: _Validator, t: Mapping[str, Any], p: str, default: timedelta | None
+) -> timedelta | None:
+    """A duration of at least a day, or "none" (keep entries of any age)."""
+    if t.get("retention_max_age") == "none":
+        return None
+    return v.duration(t, p, "retention_max_age", timedelta(days=1)) or default
 
 
 def _sources(v: _Validator, table: Mapping[str, Any]) -> dict[str, SourceConfig]:
@@ -279,7 +318,12 @@ def _sources(v: _Validator, table: Mapping[str, Any]) -> dict[str, SourceConfig]
         if (other := seen_ids.get(sid.lower())) is not None:
             v.problem(p, f"duplicate of sources.{other} (ids are compared case-insensitively)")
         seen_ids[sid.lower()] = sid
-        v.known_keys(t, p, {"url", "title", "interval", "tags", "enabled"})
+        v.known_keys(
+            t,
+            p,
+            {"url", "title", "interval", "tags", "enabled", "retention_max_age",
+             "retention_max_count"},
+        )  # fmt: skip
         if "url" not in t:
             v.problem(f"{p}.url", "missing (the feed's address)")
             continue
@@ -297,6 +341,10 @@ def _sources(v: _Validator, table: Mapping[str, Any]) -> dict[str, SourceConfig]
             interval=v.duration(t, p, "interval", timedelta(seconds=60)),
             tags=v.strings(t, p, "tags"),
             enabled=v.get(t, p, "enabled", bool, True),
+            retention_max_age=v.duration(t, p, "retention_max_age", timedelta(days=1)),
+            retention_max_count=v.positive_int(t, p, "retention_max_count", 0, 10_000_000)
+            if "retention_max_count" in t
+            else None,
         )
     return sources
 
@@ -326,6 +374,13 @@ def _topics(
             if tag not in known_tags:
                 v.problem(f"{p}.tags[{i}]", f"no source has the tag {tag!r}")
         title = v.string(t, p, "title", "")
+        formats = v.strings(t, p, "formats") if "formats" in t else FORMATS
+        for i, fmt in enumerate(formats):
+            if fmt not in FORMATS:
+                v.problem(f"{p}.formats[{i}]", f"expected one of {', '.join(FORMATS)}, got {fmt!r}")
+        if not formats:
+            v.problem(f"{p}.formats", "expected at least one format")
+        max_items = v.positive_int(t, p, "max_items", 50, 10_000)
         topics[slug] = TopicConfig(
             slug=slug,
             title=title.strip() or slug,
@@ -335,13 +390,18 @@ def _topics(
             none=v.strings(t, p, "none"),
             sources=named,
             tags=tags,
-            max_items=v.positive_int(t, p, "max_items", 50, 10_000),
+            max_items=max_items,
             max_age=v.duration(t, p, "max_age", timedelta(hours=1)),
             query=_query(v, t, p),
             exclude=_excludes(v, t, p),
             min_age=v.duration(t, p, "min_age", timedelta(seconds=0)),
             explain_matches=v.get(t, p, "explain_matches", bool, True),
             examples=_examples(v, t, p),
+            # Listed in FORMATS order, each once, so file lists are deterministic.
+            formats=tuple(f for f in FORMATS if f in formats) or FORMATS,
+            hub=v.url(t, p, "hub"),
+            # An archive page never holds more than the current document.
+            archive_page_size=min(v.positive_int(t, p, "archive_page_size", 25, 10_000), max_items),
         )
         for key in ("any", "all", "none"):
             for i, term in enumerate(getattr(topics[slug], key)):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import itertools
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Container, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -173,6 +173,50 @@ def select_all(
             stories.append(_story(founder, entry, members, terms, sources))
             if len(stories) >= topic.max_items:
                 open_.remove(matcher)
+    return out
+
+
+def select_unarchived(
+    matchers: Sequence[TopicMatcher],
+    entries: Iterable[StoredEntry],
+    *,
+    now: datetime,
+    sources: Mapping[str, SourceInfo],
+    archived: Mapping[str, Container[str]],
+) -> dict[str, list[Story]]:
+    """Each topic's stories not yet in one of its archives, newest first, with no
+    item or age limit (the archive decides where each one goes); `min_age` still
+    holds back the newest. One walk of the archive for every topic."""
+    out: dict[str, list[Story]] = {m.topic.slug: [] for m in matchers}
+    for _, group in itertools.groupby(entries, key=lambda e: e.story_id):
+        members = list(group)
+        founder = members[0]
+        uid = story_uid(founder)
+        docs: dict[int, Document] = {}
+        for matcher in matchers:
+            topic = matcher.topic
+            if uid in archived.get(topic.slug, ()):
+                continue
+            if topic.min_age and founder.sort_date > now - topic.min_age:
+                continue
+            chosen = _first_match(matcher, members, docs, sources)
+            if chosen is not None:
+                entry, terms = chosen
+                out[topic.slug].append(_story(founder, entry, members, terms, sources))
+    return out
+
+
+def assemble(
+    matcher: TopicMatcher, entries: Iterable[StoredEntry], *, sources: Mapping[str, SourceInfo]
+) -> dict[str, Story]:
+    """Stories by uid, matching or not: a story archived under the topic stays
+    in its archive after the topic's rules change."""
+    out: dict[str, Story] = {}
+    for _, group in itertools.groupby(entries, key=lambda e: e.story_id):
+        members = list(group)
+        founder = members[0]
+        entry, terms = _first_match(matcher, members, {}, sources) or (founder, ())
+        out[story_uid(founder)] = _story(founder, entry, members, terms, sources)
     return out
 
 

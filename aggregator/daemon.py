@@ -18,9 +18,10 @@ from aggregator import serve
 from aggregator.config import Config, with_listen_address
 from aggregator.errors import AggregatorError
 from aggregator.fetch import Fetcher
-from aggregator.pipeline import Pipeline, parser_pool
+from aggregator.pipeline import Pipeline, hub_pings, parser_pool
 from aggregator.publish import clean_stale_temp_files
 from aggregator.store import Store
+from aggregator.websub import HubNotifier
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +38,8 @@ class Daemon:
         self._stop = asyncio.Event()
         self._cycle: asyncio.Task[None] | None = None
         self._published_once = False
+        self._hubs = HubNotifier()
+        self._pings: asyncio.Task[int] | None = None
 
     def stop(self) -> None:
         self._stop.set()
@@ -79,6 +82,8 @@ class Daemon:
                 finally:
                     scheduler.shutdown(wait=False)
                     await self._finish_cycle()
+                    if self._pings is not None and not self._pings.done():
+                        self._pings.cancel()  # pings are a courtesy: never hold up a stop
                     await server.stop()
         finally:
             executor.shutdown(wait=True, cancel_futures=True)
@@ -87,9 +92,19 @@ class Daemon:
         return 0
 
     async def _tick(self, pipeline: Pipeline) -> None:
-        if self._stop.is_set() or (self._cycle is not None and not self._cycle.done()):
+        if self._stop.is_set():
+            return
+        self._push(pipeline)  # retries of failed pings
+        if self._cycle is not None and not self._cycle.done():
             return
         self._cycle = asyncio.create_task(self._run_cycle(pipeline))
+
+    def _push(self, pipeline: Pipeline) -> None:
+        """Ping hubs beside the cycle, so a slow hub never delays publishing."""
+        if self._pings is not None and not self._pings.done():
+            return
+        if self._hubs.due():
+            self._pings = asyncio.create_task(self._hubs.flush(pipeline.fetcher))
 
     async def _run_cycle(self, pipeline: Pipeline) -> None:
         started = datetime.now(UTC)
@@ -97,8 +112,10 @@ class Daemon:
             report = await pipeline.update()
             if report.changed or not self._published_once:
                 await asyncio.sleep(0)  # let a pending stop request win over publishing
-                pipeline.publish()
+                written = pipeline.publish()
                 self._published_once = True
+                self._hubs.queue(hub_pings(pipeline.config, written))
+                self._push(pipeline)
         except AggregatorError as exc:
             log.error("cycle failed: %s", exc)
             return

@@ -27,6 +27,8 @@ ACCEPT = (
 # advertising br/zstd if those packages ever get installed.
 ACCEPT_ENCODING = "gzip, deflate"
 MAX_REDIRECTS = 5
+# What a failed hub ping names instead of a source id.
+WEBSUB = "(websub)"
 CONNECTIONS_PER_CLIENT = 5
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _PERMANENT = frozenset({301, 308})
@@ -142,6 +144,34 @@ class Fetcher:
                 last_modified=result.last_modified or last_modified or None,
             )
         return result
+
+    async def ping_hub(self, hub: str, topic_url: str) -> int:
+        """Tell a WebSub hub that `topic_url` changed (hub.mode=publish); return
+        the hub's status. Raise FetchError unless it answers 2xx."""
+        if not self._shards:
+            raise RuntimeError("Fetcher used outside `async with`")
+        try:
+            target = httpx.URL(hub)
+        except httpx.InvalidURL as exc:
+            raise FetchError(WEBSUB, hub, f"invalid URL: {exc}") from exc
+        if not _is_http(target):
+            raise FetchError(WEBSUB, hub, "not an absolute http(s) URL")
+        shard = self._shards[0]
+        async with shard.slots, self._semaphore:
+            try:
+                async with asyncio.timeout(self._timeout):
+                    response = await shard.client.post(
+                        target, data={"hub.mode": "publish", "hub.url": topic_url}
+                    )
+                    await response.aclose()  # the body says nothing we need
+            except (TimeoutError, httpx.TimeoutException) as exc:
+                raise FetchError(WEBSUB, hub, f"timed out after {self._timeout:g}s") from exc
+            except (httpx.HTTPError, httpx.InvalidURL, OSError) as exc:
+                raise FetchError(WEBSUB, hub, _describe(exc)) from exc
+        if not 200 <= response.status_code < 300:
+            raise FetchError(WEBSUB, hub, f"HTTP {response.status_code}",
+                             status=response.status_code)  # fmt: skip
+        return response.status_code
 
     async def _follow(
         self,

@@ -22,7 +22,7 @@ from aggregator import curate, dedup, publish
 from aggregator.config import Config, SourceConfig
 from aggregator.errors import ParseError, RateLimited, SourceError
 from aggregator.fetch import Fetcher
-from aggregator.models import NotModified, ParsedFeed, SourceState
+from aggregator.models import NotModified, ParsedFeed, SourceState, Story
 from aggregator.parse import parse_feed
 from aggregator.store import Store
 
@@ -198,29 +198,100 @@ class Pipeline:
 
 
 def publish_all(config: Config, store: Store, now: datetime) -> list[Path]:
-    """Re-curate every topic from the whole archive; write only what changed."""
+    """Re-curate every topic from the whole archive; write only what changed;
+    then apply database retention, sparing every story a current document shows."""
     settings = config.settings
     infos = source_infos(config, store)
     written: list[Path] = []
     summaries: list[publish.TopicSummary] = []
-    matchers = [curate.compile_topic(topic, config.sources) for topic in config.topics.values()]
+    shown: set[int] = set()
+    matchers = {t.slug: curate.compile_topic(t, config.sources) for t in config.topics.values()}
     # One walk of the archive for every topic: each entry is folded once.
-    selected = curate.select_all(matchers, store.stories(), now=now, sources=infos)
+    pending = curate.select_unarchived(
+        list(matchers.values()), store.stories(), now=now, sources=infos,
+        archived={slug: store.archived_uids(slug) for slug in matchers},
+    )  # fmt: skip
     for topic in config.topics.values():
-        stories = selected[topic.slug]
-        written += publish.publish_topic(
-            topic, stories, output_dir=settings.output_dir, base_url=settings.base_url
+        current, archives, paths = _publish_topic(
+            config, store, matchers[topic.slug], pending[topic.slug], infos, now
         )
-        newest = max((s.entry.updated or s.entry.sort_date for s in stories), default=None)
-        summaries.append(
-            publish.TopicSummary(topic.slug, topic.title, topic.description, len(stories), newest)
-        )
+        written += paths
+        shown.update(s.entry.story_id for s in current)
+        summaries.append(publish.summarize(topic, current, archives))
+    sources = [
+        publish.SourceSummary(sid, infos[sid].title if sid in infos else sid, src.url,
+                              infos[sid].link if sid in infos else None)
+        for sid, src in config.sources.items()
+    ]  # fmt: skip
     written += publish.publish_index(
-        summaries, output_dir=settings.output_dir, base_url=settings.base_url
+        summaries, output_dir=settings.output_dir, base_url=settings.base_url, sources=sources
     )
     for path in written:
         log.info("published %s", path)
+    deleted = store.prune(retention_limits(config, store), keep_stories=shown, now=now)
+    if deleted:
+        log.info("retention: deleted %d stored entries (tombstones kept)", deleted)
     return written
+
+
+def _publish_topic(
+    config: Config, store: Store, matcher: curate.TopicMatcher, pending: list[Story],
+    infos: dict[str, curate.SourceInfo], now: datetime,
+) -> tuple[list[Story], int, list[Path]]:  # fmt: skip
+    """(the current document's stories, the number of archives, paths written)."""
+    topic = matcher.topic
+    out, base = config.settings.output_dir, config.settings.base_url
+    cutoff = now - topic.max_age if topic.max_age else None
+    plan = publish.plan(
+        pending, max_items=topic.max_items, page_size=topic.archive_page_size, cutoff=cutoff
+    )
+    written: list[Path] = []
+    count = store.archive_count(topic.slug)
+    # Archives recorded before whose files are missing: an interrupted write,
+    # or a format added to the topic since.
+    for number in range(1, count + 1):
+        if publish.missing_archive_formats(topic, number, out):
+            ids = store.archive_page(topic.slug, number)
+            found = curate.assemble(
+                matcher, store.story_entries(sid for _, sid in ids), sources=infos
+            )
+            stories = [found[uid] for uid, _ in ids if uid in found]
+            written += publish.publish_archive(topic, number, stories, output_dir=out,
+                                               base_url=base)  # fmt: skip
+    for page in plan.pages:
+        count += 1
+        # Recorded first: a crash before the files exist is repaired above next time.
+        store.add_archive_page(topic.slug, count, [(s.uid, s.entry.story_id) for s in page])
+        written += publish.publish_archive(topic, count, page, output_dir=out, base_url=base)
+    written += publish.publish_topic(
+        topic, plan.current, output_dir=out, base_url=base, hub=config.topic_hub(topic),
+        archives=count,
+    )  # fmt: skip
+    return plan.current, count, written
+
+
+def retention_limits(config: Config, store: Store) -> dict[str, tuple[timedelta | None, int]]:
+    """Each stored source's (max age, max count); sources no longer configured
+    get the [aggregator] defaults."""
+    limits: dict[str, tuple[timedelta | None, int]] = {}
+    for sid in store.source_states():
+        source = config.sources.get(sid) or SourceConfig(id=sid, url="")
+        limits[sid] = config.retention(source)
+    return limits
+
+
+def hub_pings(config: Config, written: Collection[Path]) -> list[tuple[str, str]]:
+    """(hub, feed URL) for every current feed document just rewritten."""
+    settings = config.settings
+    pings = []
+    for topic in config.topics.values():
+        hub = config.topic_hub(topic)
+        if hub is None:
+            continue
+        for fmt in topic.formats:
+            if publish.feed_path(settings.output_dir, topic.slug, fmt) in written:
+                pings.append((hub, publish.feed_url(settings.base_url, topic.slug, fmt)))
+    return pings
 
 
 def source_infos(config: Config, store: Store) -> dict[str, curate.SourceInfo]:

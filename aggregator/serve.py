@@ -1,5 +1,6 @@
 """HTTP for the published feeds (aiohttp): GET and HEAD, right content types,
-ETag / Last-Modified with 304 answers, nothing outside the output directory."""
+ETag / Last-Modified with 304 answers, gzip from the `.gz` siblings publish
+writes, caching tied to the tick, nothing outside the output directory."""
 
 from __future__ import annotations
 
@@ -20,7 +21,14 @@ CONTENT_TYPES = {
     ".xml": "application/xml; charset=utf-8",
     ".css": "text/css; charset=utf-8",
 }
-_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src https: http: data:; base-uri 'none'"
+# Our pages are static text and links with one inline style sheet: no
+# scripts, frames, forms, images or plugins.
+CSP = (
+    "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; "
+    "frame-ancestors 'none'"
+)
+# RFC 5005 archives never change once written.
+IMMUTABLE = "public, max-age=31536000, immutable"
 
 
 def make_app(output_dir: Path, *, max_age: int = 60) -> web.Application:
@@ -30,17 +38,22 @@ def make_app(output_dir: Path, *, max_age: int = 60) -> web.Application:
         path = _resolve(root, request.match_info["path"])
         if path is None:
             raise web.HTTPNotFound(text="not found\n")
+        archived = path.parent.name == "archive" and path.parent.parent.parent == root
         headers = {
             "Content-Type": CONTENT_TYPES[path.suffix],
-            "Cache-Control": f"public, max-age={max_age}",
+            # Nothing changes between two ticks, so caches may keep a copy that long.
+            "Cache-Control": IMMUTABLE if archived else f"public, max-age={max_age}",
             "X-Content-Type-Options": "nosniff",
+            # Which body (gzip or not) depends on Accept-Encoding, for every client.
+            "Vary": "Accept-Encoding",
         }
         if path.suffix == ".html":
-            headers["Content-Security-Policy"] = _CSP
+            headers["Content-Security-Policy"] = CSP
         return web.FileResponse(path, headers=headers)
 
     app = web.Application()
-    app.router.add_route("GET", "/{path:.*}", handle)  # GET routes answer HEAD too
+    # add_get also answers HEAD; add_route("GET", ...) does not (405).
+    app.router.add_get("/{path:.*}", handle, allow_head=True)
     return app
 
 

@@ -29,6 +29,7 @@ class Request:
     method: str
     path: str
     headers: dict[str, str]
+    body: bytes = b""
 
 
 class LoopbackServer:
@@ -81,6 +82,17 @@ class LoopbackServer:
 
             def do_GET(self) -> None:
                 self._answer(send_body=True)
+
+            def do_POST(self) -> None:
+                # A WebSub hub stub: the route's status answers every POST.
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length)
+                headers = {k.lower(): v for k, v in self.headers.items()}
+                with server._lock:
+                    server.requests.append(Request("POST", self.path, headers, body))
+                    route = server.routes.get(self.path)
+                status = route.status if route is not None else 404
+                self._send(status, {"Content-Type": "text/plain"}, b"", True)
 
             def _answer(self, send_body: bool) -> None:
                 headers = {k.lower(): v for k, v in self.headers.items()}

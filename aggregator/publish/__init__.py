@@ -1,76 +1,150 @@
-"""Publishing: topic feeds (Atom, RSS), the index page and OPML, written atomically.
+"""Publishing: topic feeds (Atom, RSS, JSON Feed), RFC 5005 archives, pages for
+people and OPML, written atomically, each with a gzip sibling for the server.
 
 The only place that imports feedgen and jinja2.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import gzip
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from aggregator.config import TopicConfig
 from aggregator.errors import PublishError
 from aggregator.models import Story
-from aggregator.publish.atomicfile import clean_stale_temp_files, write_if_changed
-from aggregator.publish.feeds import feed_url, render_atom, render_rss
-from aggregator.publish.pages import (
+from aggregator.publish.archive import Plan, plan
+from aggregator.publish.atomicfile import clean_stale_temp_files, write_if_changed, write_once
+from aggregator.publish.feeds import render_atom, render_rss
+from aggregator.publish.jsonfeed import render_json
+from aggregator.publish.layout import (
     INDEX_FILE,
     OPML_FILE,
+    SOURCES_OPML_FILE,
+    Page,
+    archive_path,
+    feed_path,
+    feed_url,
+    page_path,
+)
+from aggregator.publish.pages import (
+    SourceSummary,
     TopicSummary,
     render_index,
     render_opml,
+    render_sources_opml,
+    render_topic_page,
 )
 
 __all__ = [
     "INDEX_FILE",
     "OPML_FILE",
+    "SOURCES_OPML_FILE",
+    "Plan",
+    "SourceSummary",
     "TopicSummary",
     "clean_stale_temp_files",
+    "feed_path",
     "feed_url",
+    "missing_archive_formats",
+    "plan",
+    "publish_archive",
     "publish_index",
     "publish_topic",
     "render_atom",
     "render_index",
+    "render_json",
     "render_opml",
     "render_rss",
+    "render_sources_opml",
+    "render_topic_page",
+    "summarize",
     "write_if_changed",
 ]
 
+Renderer = Callable[..., bytes]
+RENDERERS: dict[str, Renderer] = {"atom": render_atom, "rss": render_rss, "json": render_json}
+GZIP_SUFFIX = ".gz"
+
+
+def summarize(topic: TopicConfig, stories: Sequence[Story], archives: int = 0) -> TopicSummary:
+    newest = max((s.entry.updated or s.entry.sort_date for s in stories), default=None)
+    return TopicSummary(
+        topic.slug, topic.title, topic.description, len(stories), newest, topic.formats, archives
+    )
+
 
 def publish_topic(
-    topic: TopicConfig, stories: Sequence[Story], *, output_dir: Path, base_url: str
-) -> list[Path]:
-    """Write `<slug>.atom` and `<slug>.rss`; return the paths actually rewritten.
+    topic: TopicConfig, stories: Sequence[Story], *, output_dir: Path, base_url: str,
+    hub: str | None = None, archives: int = 0,
+) -> list[Path]:  # fmt: skip
+    """Write the topic's current documents (one per configured format) and
+    `<slug>.html`; return the paths actually rewritten.
 
-    `stories` are published in the order given (newest first, already cut to
-    max_items). Both documents are rendered before either is written, so a
-    rendering error leaves the old pair in place.
+    `stories` are published in the order given (newest first, already cut).
+    Every document is rendered before any is written, so a rendering error
+    leaves the old set in place.
     """
+    page = Page(archives=archives)
     documents = {
-        output_dir / f"{topic.slug}.atom": render_atom(topic, stories, base_url=base_url),
-        output_dir / f"{topic.slug}.rss": render_rss(topic, stories, base_url=base_url),
+        feed_path(output_dir, topic.slug, fmt): RENDERERS[fmt](
+            topic, stories, base_url=base_url, hub=hub, page=page
+        )
+        for fmt in topic.formats
     }
-    return _write_all(topic.slug, output_dir, documents)
+    documents[page_path(output_dir, topic.slug)] = render_topic_page(
+        summarize(topic, stories, archives), stories, base_url=base_url
+    )
+    return _write_all(topic.slug, output_dir, documents, write_if_changed)
+
+
+def publish_archive(
+    topic: TopicConfig, number: int, stories: Sequence[Story], *, output_dir: Path, base_url: str
+) -> list[Path]:
+    """Write archive `number` in every configured format, unless it exists:
+    an archive, once written, never changes."""
+    page = Page(number=number)
+    documents = {
+        archive_path(output_dir, topic.slug, number, fmt): RENDERERS[fmt](
+            topic, stories, base_url=base_url, page=page
+        )
+        for fmt in topic.formats
+        if not archive_path(output_dir, topic.slug, number, fmt).exists()
+    }
+    return _write_all(topic.slug, output_dir, documents, write_once)
+
+
+def missing_archive_formats(topic: TopicConfig, number: int, output_dir: Path) -> bool:
+    return any(not archive_path(output_dir, topic.slug, number, f).exists() for f in topic.formats)
 
 
 def publish_index(
-    topics: Sequence[TopicSummary], *, output_dir: Path, base_url: str, title: str = "aggregator"
-) -> list[Path]:
-    """Write index.html and topics.opml; return the paths actually rewritten."""
+    topics: Sequence[TopicSummary], *, output_dir: Path, base_url: str,
+    sources: Sequence[SourceSummary] = (), title: str = "aggregator",
+) -> list[Path]:  # fmt: skip
+    """Write index.html, topics.opml and sources.opml; return the paths rewritten."""
     documents = {
         output_dir / INDEX_FILE: render_index(topics, base_url=base_url, title=title),
         output_dir / OPML_FILE: render_opml(topics, base_url=base_url, title=title),
+        output_dir / SOURCES_OPML_FILE: render_sources_opml(sources, title=title),
     }
-    return _write_all("(index)", output_dir, documents)
+    return _write_all("(index)", output_dir, documents, write_if_changed)
 
 
-def _write_all(name: str, output_dir: Path, documents: dict[Path, bytes]) -> list[Path]:
+def _write_all(
+    name: str, output_dir: Path, documents: dict[Path, bytes],
+    write: Callable[[Path, bytes], bool],
+) -> list[Path]:  # fmt: skip
     written: list[Path] = []
     try:
-        output_dir.mkdir(parents=True, exist_ok=True)
         for path, data in documents.items():
-            if write_if_changed(path, data):
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if write(path, data):
                 written.append(path)
+            # The server sends this to clients that accept gzip. mtime=0: the
+            # same document always compresses to the same bytes.
+            gz = path.with_name(path.name + GZIP_SUFFIX)
+            write(gz, gzip.compress(data, compresslevel=9, mtime=0))
     except OSError as exc:
         # Disk full, permissions: this output failed; the caller decides what next.
         raise PublishError(name, f"cannot write {exc.filename or output_dir}: {exc}") from exc

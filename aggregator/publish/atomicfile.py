@@ -45,6 +45,16 @@ def write_if_changed(path: Path, data: bytes) -> bool:
     return True
 
 
+def write_once(path: Path, data: bytes) -> bool:
+    """Write `path` atomically unless it already exists (immutable documents).
+
+    Returns whether the file was written.
+    """
+    if path.exists():
+        return False
+    return write_if_changed(path, data)
+
+
 def clean_stale_temp_files(directory: Path) -> int:
     """Remove temp files an interrupted write left in `directory`; return how many.
 
@@ -52,7 +62,8 @@ def clean_stale_temp_files(directory: Path) -> int:
     """
     removed = 0
     try:
-        candidates = sorted(directory.glob(f".*{TEMP_SUFFIX}"))
+        # Archives live in <slug>/archive/: look there too.
+        candidates = sorted(directory.rglob(f".*{TEMP_SUFFIX}"))
     except OSError:
         return 0
     for candidate in candidates:

@@ -15,13 +15,13 @@ import re
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any, Literal
-from urllib.parse import quote
 
 from feedgen.feed import FeedGenerator
 
 from aggregator.config import TopicConfig, is_http_url
 from aggregator.errors import PublishError
 from aggregator.models import Enclosure, Story
+from aggregator.publish.layout import CURRENT, Links, Page, feed_url, links_for
 
 Format = Literal["atom", "rss"]
 
@@ -44,6 +44,10 @@ _UNKNOWN_ENCLOSURE_TYPE = "application/octet-stream"
 _XML_ILLEGAL = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 # Name under which _AtomEntryLinks is registered on each Atom entry.
 _ATOM_LINKS = "aggregator_links"
+_FEED_LINKS = "aggregator_feed_links"
+ATOM_NS = "http://www.w3.org/2005/Atom"
+# RFC 5005: an archive document carries <fh:archive/>.
+HISTORY_NS = "http://purl.org/syndication/history/1.0"
 
 
 def scrub(text: str) -> str:
@@ -64,24 +68,30 @@ def as_utc(value: datetime) -> datetime:
     return aware.astimezone(UTC).replace(microsecond=0)
 
 
-def feed_url(base_url: str, slug: str, fmt: Format) -> str:
-    """Where a topic's feed is served: `{base_url}{slug}.atom` or `.rss`."""
-    return f"{base_url}{quote(slug, safe='')}.{fmt}"
-
-
-def render_atom(topic: TopicConfig, stories: Sequence[Story], *, base_url: str) -> bytes:
+def render_atom(
+    topic: TopicConfig, stories: Sequence[Story], *, base_url: str, hub: str | None = None,
+    page: Page = CURRENT,
+) -> bytes:  # fmt: skip
     """The topic as an Atom 1.0 document, entries in the given order."""
-    return _render(topic, stories, base_url, "atom")
+    return _render(topic, stories, links_for(base_url, topic.slug, "atom", page, hub), "atom",
+                   feed_id=feed_url(base_url, topic.slug, "atom"), page=page)  # fmt: skip
 
 
-def render_rss(topic: TopicConfig, stories: Sequence[Story], *, base_url: str) -> bytes:
+def render_rss(
+    topic: TopicConfig, stories: Sequence[Story], *, base_url: str, hub: str | None = None,
+    page: Page = CURRENT,
+) -> bytes:  # fmt: skip
     """The topic as an RSS 2.0 document, items in the given order."""
-    return _render(topic, stories, base_url, "rss")
+    return _render(topic, stories, links_for(base_url, topic.slug, "rss", page, hub), "rss",
+                   feed_id=feed_url(base_url, topic.slug, "atom"), page=page)  # fmt: skip
 
 
-def _render(topic: TopicConfig, stories: Sequence[Story], base_url: str, fmt: Format) -> bytes:
+def _render(
+    topic: TopicConfig, stories: Sequence[Story], links: Links, fmt: Format, *, feed_id: str,
+    page: Page,
+) -> bytes:  # fmt: skip
     try:
-        fg = _feed(topic, stories, base_url, fmt)
+        fg = _feed(topic, stories, links, fmt, feed_id=feed_id, page=page)
         data: bytes = fg.atom_str(pretty=True) if fmt == "atom" else fg.rss_str(pretty=True)
     except ValueError as exc:
         # feedgen and lxml report bad values as ValueError (UnicodeError included).
@@ -89,12 +99,21 @@ def _render(topic: TopicConfig, stories: Sequence[Story], base_url: str, fmt: Fo
     return data
 
 
-def _feed(topic: TopicConfig, stories: Sequence[Story], base_url: str, fmt: Format) -> Any:
-    fg = FeedGenerator()
-    index_url = scrub(base_url)
+def feed_title(topic: TopicConfig, page: Page) -> str:
     title = one_line(topic.title) or topic.slug
-    fg.id(scrub(feed_url(base_url, topic.slug, "atom")))
-    fg.title(title)
+    return f"{title} (archive {page.number})" if page.number is not None else title
+
+
+def _feed(
+    topic: TopicConfig, stories: Sequence[Story], links: Links, fmt: Format, *, feed_id: str,
+    page: Page,
+) -> Any:  # fmt: skip
+    fg = FeedGenerator()
+    index_url = scrub(links.html_url)
+    title = one_line(topic.title) or topic.slug
+    # Archives share the feed's id: RFC 5005 reassembles one logical feed.
+    fg.id(scrub(feed_id))
+    fg.title(feed_title(topic, page))
     # Sets atom:subtitle too; RSS requires a description, so never empty.
     fg.description(one_line(topic.description) or title)
     # RFC 4287 4.1.1: a feed needs an author unless every entry has one.
@@ -102,8 +121,11 @@ def _feed(topic: TopicConfig, stories: Sequence[Story], base_url: str, fmt: Form
     # Trap: feedgen copies the LAST link's href into RSS <channel><link>, even
     # for rel=self. Self first, the index page last; RSS gets the self link as
     # <atom:link rel="self">.
-    fg.link(href=scrub(feed_url(base_url, topic.slug, fmt)), rel="self", type=MEDIA_TYPES[fmt])
+    fg.link(href=scrub(links.self_url), rel="self", type=MEDIA_TYPES[fmt])
     fg.link(href=index_url, rel="alternate", type="text/html")
+    # hub and the RFC 5005 links; feedgen writes only rel=self into RSS.
+    fg.register_extension(_FEED_LINKS, _FeedLinks, None, atom=True, rss=True)
+    getattr(fg, _FEED_LINKS).set(links, fmt, archive=page.is_archive)
     # The default carries feedgen's version; the default updated time is now().
     fg.generator(GENERATOR)
     fg.updated(_feed_updated(stories))
@@ -144,16 +166,16 @@ def _entry(fe: Any, story: Story, fmt: Format, explain: bool) -> None:
     # Set explicitly: feedgen's default entry updated time is now().
     fe.updated(as_utc(entry.updated) if entry.updated is not None else published)
 
-    authors = _unique(one_line(a) for a in entry.authors)
+    authors = unique(one_line(a) for a in entry.authors)
     if authors:
         fe.author([{"name": a} for a in authors])
         if fmt == "rss":
             fe.dc.dc_creator(authors)
-    categories = [{"term": c} for c in _unique(one_line(c) for c in entry.categories)]
+    categories = [{"term": c} for c in unique(one_line(c) for c in entry.categories)]
     if explain:
         # Why the item is in this topic, as categories a reader can filter on.
         have = {c["term"].casefold() for c in categories}
-        for term in _unique(one_line(t) for t in story.matched):
+        for term in unique(one_line(t) for t in story.matched):
             if term.casefold() not in have:
                 have.add(term.casefold())
                 categories.append({"term": term, "scheme": MATCHED_SCHEME})
@@ -161,7 +183,7 @@ def _entry(fe: Any, story: Story, fmt: Format, explain: bool) -> None:
         fe.category(categories)
 
     source_title = one_line(story.source_title) or one_line(entry.source_id)
-    source_link = _http_url(story.source_link)
+    source_link = http_url(story.source_link)
     if source_link is not None:
         fe.source(url=source_link, title=source_title)
     elif fmt == "atom":
@@ -189,7 +211,7 @@ def credits_html(story: Story) -> str:
 
 def _credit_link(name: str, link: str | None) -> str:
     text = html.escape(one_line(name))
-    url = _http_url(link)
+    url = http_url(link)
     if url is None:
         return text
     return f'<a href="{html.escape(url, quote=True)}">{text}</a>'
@@ -199,11 +221,11 @@ def _links(link: str | None, enclosures: Sequence[Enclosure], fmt: Format) -> li
     """The entry's page and its enclosures as link dicts: all enclosures for
     Atom, the first for RSS. Non-http(s) URLs are left out."""
     links: list[dict[str, str]] = []
-    page = _http_url(link)
+    page = http_url(link)
     if page is not None:
         links.append({"href": page, "rel": "alternate"})
     for enc in enclosures:
-        url = _http_url(enc.url)
+        url = http_url(enc.url)
         if url is None:
             continue
         attrs = {"href": url, "rel": "enclosure"}
@@ -222,7 +244,7 @@ def _links(link: str | None, enclosures: Sequence[Enclosure], fmt: Format) -> li
     return links
 
 
-def _http_url(url: str | None) -> str | None:
+def http_url(url: str | None) -> str | None:
     """The URL if it is absolute http(s); anything else is not worth a link."""
     if not url:
         return None
@@ -230,9 +252,48 @@ def _http_url(url: str | None) -> str | None:
     return cleaned if is_http_url(cleaned) else None
 
 
-def _unique(values: Iterable[str]) -> list[str]:
+def unique(values: Iterable[str]) -> list[str]:
     """Non-empty values, first occurrence kept, order preserved."""
     return [v for v in dict.fromkeys(values) if v]
+
+
+class _FeedLinks:
+    """A feedgen feed extension: atom:link elements for hub, current,
+    prev-archive and next-archive (in Atom and RSS), and <fh:archive/>."""
+
+    def __init__(self) -> None:
+        self.links: list[dict[str, str]] = []
+        self.archive = False
+
+    def set(self, links: Links, fmt: Format, *, archive: bool) -> None:
+        self.archive = archive
+        wanted = [("hub", links.hub, None), ("current", links.current, MEDIA_TYPES[fmt]),
+                  ("prev-archive", links.prev_archive, MEDIA_TYPES[fmt]),
+                  ("next-archive", links.next_archive, MEDIA_TYPES[fmt])]  # fmt: skip
+        self.links = []
+        for rel, href, media_type in wanted:
+            if href:
+                attrs = {"href": scrub(href), "rel": rel}
+                if media_type:
+                    attrs["type"] = media_type
+                self.links.append(attrs)
+
+    def extend_ns(self) -> dict[str, str]:
+        return {"fh": HISTORY_NS} if self.archive else {}
+
+    def extend_atom(self, feed: Any) -> Any:
+        self._append(feed, "link")
+        return feed
+
+    def extend_rss(self, rss: Any) -> Any:
+        self._append(rss[0], f"{{{ATOM_NS}}}link")  # rss[0] is <channel>
+        return rss
+
+    def _append(self, parent: Any, tag: str) -> None:
+        for attrs in self.links:
+            parent.append(parent.makeelement(tag, attrs))
+        if self.archive:
+            parent.append(parent.makeelement(f"{{{HISTORY_NS}}}archive", {}))
 
 
 class _AtomEntryLinks:

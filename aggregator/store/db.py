@@ -14,6 +14,7 @@ from typing import Any
 from aggregator.config import SourceConfig
 from aggregator.errors import StorageError
 from aggregator.models import Enclosure, NewEntry, SourceState, StoredEntry
+from aggregator.store.history import HistoryMixin
 from aggregator.store.schema import MIGRATIONS
 
 _STATE_COLUMNS = (
@@ -47,7 +48,7 @@ def _dt(value: str | None) -> datetime | None:
     return None if value is None else datetime.fromisoformat(value)
 
 
-class Store:
+class Store(HistoryMixin):
     """One connection, one writer. Not shared between threads."""
 
     def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
@@ -202,6 +203,8 @@ class Store:
                     (source_id, item.key),
                 ).fetchone()
                 if row is None:
+                    if _tombstoned(db, source_id, item.key):
+                        continue  # retention deleted it: not new, just old
                     self._insert(db, source_id, item, stamp)
                     new += 1
                 elif row[1] != item.content_hash:
@@ -268,10 +271,17 @@ class Store:
         A story is dated by its first member, so a late joiner or an edit never
         moves it. Within a story, members come in the order they were stored.
         """
+        yield from self._entries_where("1", ())
+
+    def _entries_where(self, where: str, params: Sequence[object]) -> Iterator[StoredEntry]:
+        """Entries of the stories whose first entry `s` satisfies `where`
+        (a constant SQL condition with bound parameters), grouped by story."""
         with self._guard():
             cursor = self._conn.execute(
                 f"SELECT {_ENTRY_COLUMNS} FROM entries s JOIN entries e ON e.story_id = s.id "  # noqa: S608
-                "WHERE s.story_id = s.id ORDER BY s.sort_date DESC, s.id DESC, e.id ASC"
+                f"WHERE s.story_id = s.id AND ({where}) "
+                "ORDER BY s.sort_date DESC, s.id DESC, e.id ASC",
+                params,
             )
             for row in cursor:
                 yield _entry(row)
@@ -313,6 +323,13 @@ class Store:
     def entry_count(self) -> int:
         with self._guard():
             return int(self._conn.execute("SELECT count(*) FROM entries").fetchone()[0])
+
+
+def _tombstoned(db: sqlite3.Connection, source_id: str, key: str) -> bool:
+    found = db.execute(
+        "SELECT 1 FROM tombstones WHERE source_id = ? AND key = ?", (source_id, key)
+    ).fetchone()
+    return found is not None
 
 
 def _lists(item: NewEntry) -> tuple[str, str, str]:

@@ -52,4 +52,24 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX entries_story ON entries (story_id);
     CREATE INDEX entries_sort ON entries (sort_date DESC, id DESC);
     """,
+    # 2: RFC 5005 archive pages (which story went into which page of which
+    # topic, forever), and tombstones of entries retention deleted so a pruned
+    # item never comes back as new.
+    """
+    CREATE TABLE archive_items (
+        topic     TEXT NOT NULL,
+        number    INTEGER NOT NULL,
+        position  INTEGER NOT NULL,
+        uid       TEXT NOT NULL,
+        story_id  INTEGER NOT NULL,
+        PRIMARY KEY (topic, uid)
+    );
+    CREATE INDEX archive_items_page ON archive_items (topic, number, position);
+    CREATE TABLE tombstones (
+        source_id  TEXT NOT NULL,
+        key        TEXT NOT NULL,
+        deleted_at TEXT NOT NULL,
+        PRIMARY KEY (source_id, key)
+    );
+    """,
 )

@@ -8,6 +8,7 @@ import urllib.request
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from urllib.parse import parse_qs
 
 import feedparser
 import pytest
@@ -153,3 +154,44 @@ def test_sigint_also_exits_zero_and_a_restart_keeps_state(installation: Path) ->
         assert second.stop() == 0
     finally:
         second.kill()
+
+
+def test_daemon_pings_the_hub_once_per_published_feed(
+    installation: Path, server: LoopbackServer
+) -> None:
+    server.route("/hub", status=204)
+    text = installation.read_text(encoding="utf-8")
+    installation.write_text(
+        text.replace("[aggregator]\n", f'[aggregator]\nhub = "{server.url("/hub")}"\n', 1),
+        encoding="utf-8",
+    )
+    d = Daemon(installation)
+    try:
+        # Two topics, three formats each: six feeds, each announced once.
+        hub_urls = poll(
+            lambda: [r.body for r in server.requests_for("/hub")] if len(
+                server.requests_for("/hub")) >= 6 else None,
+            what="six hub pings",
+        )  # fmt: skip
+        poll(lambda: "cycle done" in d.log(), what="the first cycle")
+        status, _, body = get(d.url + "oil.atom")
+        assert status == 200
+        assert f'href="{server.url("/hub")}" rel="hub"'.encode() in body
+        assert d.stop() == 0
+    finally:
+        d.kill()
+    forms = [parse_qs(body.decode()) for body in server_bodies(server)]
+    assert sorted(f["hub.url"][0].removeprefix(d.url) for f in forms) == [
+        "libya.atom",
+        "libya.json",
+        "libya.rss",
+        "oil.atom",
+        "oil.json",
+        "oil.rss",
+    ]
+    assert {f["hub.mode"][0] for f in forms} == {"publish"}
+    assert len(hub_urls) == 6
+
+
+def server_bodies(server: LoopbackServer) -> list[bytes]:
+    return [r.body for r in server.requests_for("/hub")]

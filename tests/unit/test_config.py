@@ -162,3 +162,63 @@ def test_listen_address_override_moves_links_unless_base_url_is_set(tmp_path: Pa
     assert pinned.settings.base_url == "https://news.example/feeds/"
     kept = config.with_listen_address(pinned, "127.0.0.1", 9100)
     assert kept.settings.base_url == "https://news.example/feeds/"
+
+
+def test_publishing_and_retention_keys(tmp_path: Path) -> None:
+    cfg = config.load(
+        write(
+            tmp_path,
+            """
+[aggregator]
+hub = "https://hub.example/"
+retention_max_age = "none"
+retention_max_count = 500
+
+[sources.a]
+url = "https://a.example/feed"
+retention_max_age = "30d"
+retention_max_count = 20
+
+[sources.b]
+url = "https://b.example/feed"
+
+[topics.t]
+formats = ["json", "atom"]
+hub = "https://other-hub.example/"
+max_items = 10
+archive_page_size = 40
+
+[topics.u]
+""",
+        )
+    )
+    t, u = cfg.topics["t"], cfg.topics["u"]
+    assert t.formats == ("atom", "json")  # canonical order
+    assert u.formats == ("atom", "rss", "json")
+    assert t.archive_page_size == 10  # never more than the current document holds
+    assert u.archive_page_size == 25
+    assert cfg.topic_hub(t) == "https://other-hub.example/"
+    assert cfg.topic_hub(u) == "https://hub.example/"
+    assert cfg.retention(cfg.sources["a"]) == (timedelta(days=30), 20)
+    assert cfg.retention(cfg.sources["b"]) == (None, 500)
+
+
+def test_bad_publishing_keys_are_named(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as info:
+        config.load(
+            write(
+                tmp_path,
+                """
+[aggregator]
+hub = "ftp://hub.example/"
+retention_max_count = 0
+
+[topics.t]
+formats = ["atom", "html"]
+""",
+            )
+        )
+    text = str(info.value)
+    assert "aggregator.hub" in text
+    assert "aggregator.retention_max_count" in text
+    assert "topics.t.formats[1]" in text and "'html'" in text

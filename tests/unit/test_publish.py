@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import calendar
 import dataclasses
+import gzip
 import xml.etree.ElementTree as ET
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -183,17 +184,19 @@ def test_atom_id_self_and_alternate_links() -> None:
     assert set(links) == {"self", "alternate"}
     assert links["self"].get("href") == "https://feeds.example/space.atom"
     assert links["self"].get("type") == "application/atom+xml"
-    assert links["alternate"].get("href") == BASE
+    # The alternate is the topic's own page for people.
+    assert links["alternate"].get("href") == "https://feeds.example/space.html"
+    assert links["alternate"].get("type") == "text/html"
     assert root.findtext(f"{ATOM}subtitle") == "Rockets and moons"
     assert root.findtext(f"{ATOM}generator") == "aggregator"
 
 
-def test_rss_channel_link_is_the_index_page_and_self_is_atom_link() -> None:
+def test_rss_channel_link_is_the_topic_page_and_self_is_atom_link() -> None:
     root = xml(render_rss(TOPIC, STORIES, base_url=BASE))
     channel = root.find("channel")
     assert channel is not None
     # Trap: feedgen copies the last link() into <channel><link>, self included.
-    assert channel.findtext("link") == BASE
+    assert channel.findtext("link") == "https://feeds.example/space.html"
     selfs = channel.findall(f"{ATOM}link")
     assert [(s.get("rel"), s.get("href")) for s in selfs] == [
         ("self", "https://feeds.example/space.rss")
@@ -389,17 +392,24 @@ def test_rss_enclosure_without_type_or_length_gets_required_defaults() -> None:
 def test_publish_topic_writes_only_changes(tmp_path: Path) -> None:
     out = tmp_path / "feeds"
     written = publish_topic(TOPIC, STORIES, output_dir=out, base_url=BASE)
-    atom, rss = out / "space.atom", out / "space.rss"
-    assert written == [atom, rss]
+    atom, rss, jsn, page = (out / f"space.{x}" for x in ("atom", "rss", "json", "html"))
+    assert written == [atom, rss, jsn, page]
     assert atom.read_bytes() == render_atom(TOPIC, STORIES, base_url=BASE)
-    before = {p: p.stat().st_mtime_ns for p in (atom, rss)}
+    # Each has a gzip twin holding the same bytes, for the server to send.
+    for path in written:
+        assert gzip.decompress(path.with_name(path.name + ".gz").read_bytes()) == path.read_bytes()
+    files = sorted(out.iterdir())
+    before = {p: p.stat().st_mtime_ns for p in files}
 
     assert publish_topic(TOPIC, STORIES, output_dir=out, base_url=BASE) == []
-    assert {p: p.stat().st_mtime_ns for p in (atom, rss)} == before
+    assert {p: p.stat().st_mtime_ns for p in files} == before
 
     changed = [story(10), *STORIES]
-    assert publish_topic(TOPIC, changed, output_dir=out, base_url=BASE) == [atom, rss]
-    assert sorted(p.name for p in out.iterdir()) == ["space.atom", "space.rss"]
+    assert publish_topic(TOPIC, changed, output_dir=out, base_url=BASE) == written
+    assert sorted(p.name for p in out.iterdir()) == [
+        "space.atom", "space.atom.gz", "space.html", "space.html.gz", "space.json",
+        "space.json.gz", "space.rss", "space.rss.gz",
+    ]  # fmt: skip
 
 
 def test_publish_topic_write_failure_is_publish_error(tmp_path: Path) -> None:
@@ -421,11 +431,19 @@ SUMMARIES = [
 def test_index_lists_topics_with_subscribe_and_autodiscovery_links() -> None:
     page = render_index(SUMMARIES, base_url=BASE, title="My feeds").decode()
     assert "<title>My feeds</title>" in page
-    assert (
-        '<link rel="alternate" type="application/atom+xml" title="Space news" '
-        'href="https://feeds.example/space.atom">'
-    ) in page
-    assert 'href="https://feeds.example/space.rss"' in page
+    for media_type, name, ext in [
+        ("application/atom+xml", "Atom", "atom"),
+        ("application/rss+xml", "RSS", "rss"),
+        ("application/feed+json", "JSON Feed", "json"),
+    ]:
+        assert (
+            f'<link rel="alternate" type="{media_type}" title="Space news ({name})" '
+            f'href="https://feeds.example/space.{ext}">'
+        ) in page
+        assert f'<a class="feed" href="https://feeds.example/space.{ext}"' in page
+    assert '<a href="https://feeds.example/space.html">Space news</a>' in page
+    assert 'href="https://feeds.example/sources.opml"' in page
+    assert "Rockets" in page
     assert 'href="https://feeds.example/evil.atom"' in page
     assert 'href="https://feeds.example/topics.opml"' in page
     assert "3 items" in page and "1 item " in page
@@ -452,8 +470,13 @@ def test_opml_lists_every_topic() -> None:
     assert [
         (o.get("type"), o.get("text"), o.get("xmlUrl"), o.get("htmlUrl")) for o in outlines
     ] == [
-        ("rss", "Space news", "https://feeds.example/space.atom", BASE),
-        ("rss", "<script>alert(1)</script>", "https://feeds.example/evil.atom", BASE),
+        ("rss", "Space news", "https://feeds.example/space.atom", f"{BASE}space.html"),
+        (
+            "rss",
+            "<script>alert(1)</script>",
+            "https://feeds.example/evil.atom",
+            f"{BASE}evil.html",
+        ),
     ]
     assert outlines[1].get("description") == 'say "hi" & <b>'
     assert render_opml(SUMMARIES, base_url=BASE, title="My feeds") == data
@@ -466,11 +489,11 @@ def test_opml_scrubs_illegal_characters() -> None:
     assert (outline.get("text"), outline.get("description")) == ("Space", "d")
 
 
-def test_publish_index_writes_both_once(tmp_path: Path) -> None:
+def test_publish_index_writes_each_once(tmp_path: Path) -> None:
     written = publish_index(SUMMARIES, output_dir=tmp_path, base_url=BASE)
-    assert written == [tmp_path / "index.html", tmp_path / "topics.opml"]
+    assert written == [tmp_path / "index.html", tmp_path / "topics.opml", tmp_path / "sources.opml"]
     assert publish_index(SUMMARIES, output_dir=tmp_path, base_url=BASE) == []
-    assert publish_index(SUMMARIES[:1], output_dir=tmp_path, base_url=BASE) == written
+    assert publish_index(SUMMARIES[:1], output_dir=tmp_path, base_url=BASE) == written[:2]
 
 
 # ---------------------------------------------------------------- atomic files

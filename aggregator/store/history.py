@@ -1,0 +1,126 @@
+"""What the store remembers beyond entries: which stories went into which
+RFC 5005 archive page, and what retention deleted (tombstones)."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
+
+from aggregator.models import StoredEntry
+
+# Bound parameters per statement stay well under SQLite's limit.
+_CHUNK = 500
+
+
+class HistoryMixin:
+    if TYPE_CHECKING:
+        _conn: sqlite3.Connection
+
+        def _transaction(self) -> AbstractContextManager[sqlite3.Connection]: ...
+        def _guard(self) -> AbstractContextManager[None]: ...
+        def _entries_where(self, where: str, params: Sequence[object]) -> Iterator[StoredEntry]: ...
+
+    # -- archives --------------------------------------------------------
+
+    def archived_uids(self, topic: str) -> set[str]:
+        with self._guard():
+            rows = self._conn.execute("SELECT uid FROM archive_items WHERE topic = ?", (topic,))
+            return {row[0] for row in rows}
+
+    def archive_count(self, topic: str) -> int:
+        with self._guard():
+            row = self._conn.execute(
+                "SELECT coalesce(max(number), 0) FROM archive_items WHERE topic = ?", (topic,)
+            ).fetchone()
+            return int(row[0])
+
+    def add_archive_page(self, topic: str, number: int, stories: Sequence[tuple[str, int]]) -> None:
+        """Record archive `number` of `topic`: (uid, story id) pairs, newest first."""
+        with self._transaction() as db:
+            db.executemany(
+                "INSERT INTO archive_items (topic, number, position, uid, story_id) "
+                "VALUES (?, ?, ?, ?, ?)",
+                [(topic, number, i, uid, sid) for i, (uid, sid) in enumerate(stories)],
+            )
+
+    def archive_page(self, topic: str, number: int) -> list[tuple[str, int]]:
+        with self._guard():
+            rows = self._conn.execute(
+                "SELECT uid, story_id FROM archive_items WHERE topic = ? AND number = ? "
+                "ORDER BY position",
+                (topic, number),
+            )
+            return [(row[0], row[1]) for row in rows]
+
+    def story_entries(self, story_ids: Iterable[int]) -> Iterator[StoredEntry]:
+        """The entries of the given stories, grouped like Store.stories()."""
+        ids = sorted(set(story_ids))
+        for start in range(0, len(ids), _CHUNK):
+            chunk = ids[start : start + _CHUNK]
+            marks = ",".join("?" * len(chunk))
+            yield from self._entries_where(f"s.id IN ({marks})", chunk)
+
+    # -- retention -------------------------------------------------------
+
+    def prune(
+        self,
+        limits: Mapping[str, tuple[timedelta | None, int]],
+        *,
+        keep_stories: set[int],
+        now: datetime,
+    ) -> int:
+        """Delete each source's entries beyond its (max age, max count), by sort
+        date; return how many were deleted.
+
+        Never deletes a member of a story in `keep_stories` (what the current
+        documents show), nor a story's first entry while later members remain
+        (the story's published id derives from it). Each deleted entry leaves a
+        tombstone, so the next fetch does not store it again as new.
+        """
+        with self._transaction() as db:
+            doomed: dict[int, tuple[str, str, int]] = {}
+            for source_id, (max_age, max_count) in limits.items():
+                cutoff = _iso(now - max_age) if max_age else None
+                rows = db.execute(
+                    "SELECT id, key, story_id, sort_date FROM entries WHERE source_id = ? "
+                    "ORDER BY sort_date DESC, id DESC",
+                    (source_id,),
+                )
+                for rank, (entry_id, key, story_id, sort_date) in enumerate(rows):
+                    too_many = rank >= max_count
+                    too_old = cutoff is not None and sort_date < cutoff
+                    if (too_many or too_old) and story_id not in keep_stories:
+                        doomed[entry_id] = (source_id, key, story_id)
+            founders = [eid for eid, (_, _, sid) in doomed.items() if eid == sid]
+            for start in range(0, len(founders), _CHUNK):
+                chunk = founders[start : start + _CHUNK]
+                marks = ",".join("?" * len(chunk))
+                members = db.execute(
+                    f"SELECT id, story_id FROM entries WHERE story_id IN ({marks})",  # noqa: S608
+                    chunk,
+                ).fetchall()
+                for member_id, story_id in members:
+                    if member_id not in doomed:
+                        doomed.pop(story_id, None)  # a survivor: keep its founder
+            stamp = _iso(now)
+            db.executemany(
+                "INSERT OR REPLACE INTO tombstones (source_id, key, deleted_at) VALUES (?, ?, ?)",
+                [(source_id, key, stamp) for source_id, key, _ in doomed.values()],
+            )
+            db.executemany("DELETE FROM entries WHERE id = ?", [(i,) for i in doomed])
+            return len(doomed)
+
+    def tombstoned(self, source_id: str, key: str) -> bool:
+        with self._guard():
+            row = self._conn.execute(
+                "SELECT 1 FROM tombstones WHERE source_id = ? AND key = ?", (source_id, key)
+            ).fetchone()
+            return row is not None
+
+
+def _iso(value: datetime) -> str:
+    # The entries table's text form: UTC, +00:00, microseconds (text order = time order).
+    return value.astimezone(UTC).isoformat(timespec="microseconds")
