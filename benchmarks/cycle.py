@@ -54,7 +54,12 @@ def write_config(path: Path, server: FeedServer, feeds: int) -> None:
     for n in range(feeds):
         lines += [f"[sources.s{n}]", f'url = "{server.url(n)}"']
     for slug, terms in TOPICS.items():
-        lines += [f"[topics.{slug}]", f'title = "{slug.title()}"', f"any = {terms}", "max_items = 100"]
+        lines += [
+            f"[topics.{slug}]",
+            f'title = "{slug.title()}"',
+            f"any = {terms}",
+            "max_items = 100",
+        ]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
@@ -111,7 +116,9 @@ def contender_runs(name: str, work: Path, site: Path, server: FeedServer, feeds:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
     parser.add_argument("--feeds", type=int, default=1000)
     parser.add_argument("--no-reader", action="store_true", help="skip lemon24/reader")
     args = parser.parse_args()
@@ -121,15 +128,19 @@ def main() -> None:
     pool = synth.text_pool()
     reset_site(site, args.feeds, pool)
     total = sum((site / f"{n}.xml").stat().st_size for n in range(args.feeds))
-    print(f"{args.feeds} feeds, {total / 1e6:.0f} MB, text from "
-          f"{'Reuters-21578 held-out stories' if synth.REUTERS.is_file() else 'a fixed vocabulary'}")  # fmt: skip
+    source = "Reuters-21578 held-out stories" if synth.REUTERS.is_file() else "a fixed vocabulary"
+    print(f"{args.feeds} feeds, {total / 1e6:.0f} MB, text from {source}")
     server = FeedServer(site)
     rows = {s: Row(s) for s in SCENARIOS}
     try:
         floor = treemem.run([sys.executable, "-m", "benchmarks.floor", str(site)])
         rows["cold"].floor = floor
-        for name, runs in [("ours", contender_runs("ours", work, site, server, args.feeds, pool))] + (
-            [] if args.no_reader else [("reader", contender_runs("reader", work, site, server, args.feeds, pool))]
+        for name, runs in [
+            ("ours", contender_runs("ours", work, site, server, args.feeds, pool))
+        ] + (
+            []
+            if args.no_reader
+            else [("reader", contender_runs("reader", work, site, server, args.feeds, pool))]
         ):
             for scenario, measured in runs.items():
                 setattr(rows[scenario], name, measured)
@@ -143,6 +154,7 @@ def print_table(rows: list[Row]) -> None:
     header = ("scenario", "ours s", "reader s", "floor s", "reader/ours", "ours MB", "reader MB")
     table = [header]
     for row in rows:
+
         def sec(m: treemem.Measured | None) -> str:
             return "-" if m is None else f"{m.seconds:.2f}"
 

@@ -32,10 +32,10 @@ def _serve(directory: Path, conn: multiprocessing.connection.Connection) -> None
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
-        def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        def log_message(self, format: str, *args: object) -> None:
             pass
 
-        def do_GET(self) -> None:  # noqa: N802
+        def do_GET(self) -> None:
             name = self.path.strip("/")
             try:
                 feed = int(name.removesuffix(".xml"))
