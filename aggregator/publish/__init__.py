@@ -139,12 +139,15 @@ def _write_all(
     try:
         for path, data in documents.items():
             path.parent.mkdir(parents=True, exist_ok=True)
-            if write(path, data):
+            changed = write(path, data)
+            if changed:
                 written.append(path)
             # The server sends this to clients that accept gzip. mtime=0: the
-            # same document always compresses to the same bytes.
+            # same document always compresses to the same bytes, so it is only
+            # compressed again when the document changed (or the copy is gone).
             gz = path.with_name(path.name + GZIP_SUFFIX)
-            write(gz, gzip.compress(data, compresslevel=9, mtime=0))
+            if changed or not gz.exists():
+                write(gz, gzip.compress(data, compresslevel=6, mtime=0))
     except OSError as exc:
         # Disk full, permissions: this output failed; the caller decides what next.
         raise PublishError(name, f"cannot write {exc.filename or output_dir}: {exc}") from exc
