@@ -144,11 +144,19 @@ def _write_all(
                 written.append(path)
             # The server sends this to clients that accept gzip. mtime=0: the
             # same document always compresses to the same bytes, so it is only
-            # compressed again when the document changed (or the copy is gone).
+            # compressed again when the document changed, or the copy is missing
+            # or older than the document (a crash between the two writes).
             gz = path.with_name(path.name + GZIP_SUFFIX)
-            if changed or not gz.exists():
+            if changed or _older(gz, path):
                 write(gz, gzip.compress(data, compresslevel=6, mtime=0))
     except OSError as exc:
         # Disk full, permissions: this output failed; the caller decides what next.
         raise PublishError(name, f"cannot write {exc.filename or output_dir}: {exc}") from exc
     return written
+
+
+def _older(copy: Path, original: Path) -> bool:
+    try:
+        return copy.stat().st_mtime_ns < original.stat().st_mtime_ns
+    except FileNotFoundError:
+        return True
