@@ -5,18 +5,19 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import IO, Any, TypeVar
 
 import click
 
-from aggregator import __version__, config
-from aggregator.errors import AggregatorError, ConfigError
+from aggregator import __version__, config, opml
+from aggregator.config_edit import NewSource, add_sources, remove_source, suggest_id
+from aggregator.errors import AggregatorError, ConfigError, SourceError
 from aggregator.fetch import Fetcher
 from aggregator.models import SourceState
-from aggregator.pipeline import CycleReport, Pipeline, parser_pool, publish_all
+from aggregator.pipeline import CycleReport, Pipeline, parser_pool, probe, publish_all
 from aggregator.store import Store
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -223,3 +224,172 @@ def _with_pipeline(
                 return report
 
     return _with_store(cfg, lambda store: asyncio.run(go(store)))
+
+
+# -- sources: edits config.toml in place, keeping its comments and layout ----------
+
+
+def _load_or_default(path: Path) -> config.Config:
+    """The configuration to edit; a missing file is an empty one (`sources add` starts it)."""
+    if not path.exists():
+        return config.parse({}, path.resolve())
+    return _load(path)
+
+
+def _edit(work: Callable[[], config.Config]) -> config.Config:
+    try:
+        return work()
+    except ConfigError as exc:
+        for problem in exc.problems:
+            click.echo(f"error: {problem}", err=True)
+        raise SystemExit(2) from exc
+    except OSError as exc:
+        click.echo(f"error: cannot write the configuration: {exc}", err=True)
+        raise SystemExit(1) from exc
+
+
+@main.group()
+def sources() -> None:
+    """List, add, remove, import and export sources.
+
+    Edits config.toml in place, keeping its comments and layout; a running
+    daemon picks the change up within a tick.
+    """
+
+
+@sources.command("list")
+@config_option
+def sources_list(config_path: Path) -> None:
+    """Print the configured sources."""
+    cfg = _load(config_path)
+    rows: list[tuple[str, ...]] = [("ID", "ENABLED", "TAGS", "TITLE", "URL")]
+    for s in cfg.sources.values():
+        rows.append(
+            (s.id, "yes" if s.enabled else "no", ",".join(s.tags) or "-", s.title or "-", s.url)
+        )
+    _table(rows)
+
+
+@sources.command("add")
+@config_option
+@click.argument("url")
+@click.option("--id", "source_id", help="The source id (default: from the feed's title).")
+@click.option("--title", help="The outlet's name (default: the feed's own title).")
+@click.option("--tag", "tags", multiple=True, help="A tag for topics to select by (repeatable).")
+@click.option("--topic", help="Also list the source in this topic's `sources`.")
+@click.option(
+    "--pick",
+    type=click.IntRange(min=1),
+    help="URL is a page advertising several feeds: add the Nth one listed.",
+)
+def sources_add(
+    config_path: Path,
+    url: str,
+    source_id: str | None,
+    title: str | None,
+    tags: tuple[str, ...],
+    topic: str | None,
+    pick: int | None,
+) -> None:
+    """Fetch URL, check that it is a feed, and add it to the configuration.
+
+    When URL is an HTML page, the feeds it advertises (autodiscovery links) are
+    listed; a single one is added, and with several, --pick N chooses.
+    """
+    cfg = _load_or_default(config_path)
+    if not config.is_http_url(url):
+        raise click.UsageError(f"expected an http:// or https:// URL, got {url!r}")
+    try:
+        found = _with_fetcher(cfg, lambda f: probe(f, url))
+        if found.feed is None:
+            for n, candidate in enumerate(found.candidates, start=1):
+                click.echo(f"{n}. {candidate}")
+            if pick is None and len(found.candidates) > 1:
+                click.echo(
+                    f"{url} is a page advertising {len(found.candidates)} feeds: "
+                    "choose one with --pick N",
+                    err=True,
+                )
+                raise SystemExit(1)
+            index = (pick or 1) - 1
+            if index >= len(found.candidates):
+                raise click.UsageError(f"--pick {pick}: the page lists {len(found.candidates)}")
+            chosen = found.candidates[index]
+            found = _with_fetcher(cfg, lambda f: probe(f, chosen))
+            if found.feed is None:
+                raise SourceError("(new)", chosen, "an HTML page, not a feed")
+    except SourceError as exc:
+        click.echo(f"error: {url}: {exc.kind}: {exc.detail}", err=True)
+        raise SystemExit(1) from exc
+    feed = found.feed
+    assert feed is not None
+    sid = source_id or suggest_id(title or feed.title, found.url, cfg.sources)
+    new = NewSource(id=sid, url=found.url, title=title, tags=tags)
+    _edit(lambda: add_sources(config_path, [new], topic=topic))
+    click.echo(
+        f"added source {sid}: {found.url} ({feed.title or 'untitled'}, "
+        f"{len(feed.entries)} entries now)"
+    )
+
+
+@sources.command("remove")
+@config_option
+@click.argument("source_id")
+def sources_remove(config_path: Path, source_id: str) -> None:
+    """Remove a source (and its mentions in topics). Its stored articles stay."""
+    _load(config_path)
+    _edit(lambda: remove_source(config_path, source_id))
+    click.echo(f"removed source {source_id}")
+
+
+@sources.command("import")
+@config_option
+@click.argument("opml_file", type=click.File("rb"))
+@click.option("--tag", "tags", multiple=True, help="Add this tag to every imported source.")
+def sources_import(config_path: Path, opml_file: IO[bytes], tags: tuple[str, ...]) -> None:
+    """Add every feed of an OPML subscription list (no fetching; the daemon will)."""
+    cfg = _load_or_default(config_path)
+    try:
+        subscriptions = opml.read(opml_file.read())
+    except opml.OpmlError as exc:
+        click.echo(f"error: {opml_file.name}: {exc}", err=True)
+        raise SystemExit(2) from exc
+    known = {s.url for s in cfg.sources.values()}
+    taken: list[str] = list(cfg.sources)
+    new: list[NewSource] = []
+    for sub in subscriptions:
+        if sub.url in known:
+            click.echo(f"skipped {sub.url}: already configured")
+            continue
+        if sub.id and config.is_source_id(sub.id) and sub.id.lower() not in map(str.lower, taken):
+            sid = sub.id
+        else:
+            sid = suggest_id(sub.title, sub.url, taken)
+        taken.append(sid)
+        new.append(NewSource(sid, sub.url, sub.title, tuple(dict.fromkeys((*sub.tags, *tags)))))
+    if new:
+        _edit(lambda: add_sources(config_path, new))
+    click.echo(f"imported {len(new)} sources into {config_path}")
+
+
+@sources.command("export")
+@config_option
+@click.option("-o", "--output", type=click.File("wb"), default="-", help="Default: stdout.")
+def sources_export(config_path: Path, output: IO[bytes]) -> None:
+    """Write every configured source as an OPML subscription list."""
+    cfg = _load(config_path)
+    output.write(opml.write(cfg.sources.values()))
+
+
+def _table(rows: Sequence[tuple[str, ...]]) -> None:
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        click.echo("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+
+
+def _with_fetcher(cfg: config.Config, work: Callable[[Fetcher], Awaitable[T]]) -> T:
+    async def go() -> T:
+        async with _fetcher(cfg) as fetcher:
+            return await work(fetcher)
+
+    return asyncio.run(go())

@@ -20,10 +20,10 @@ from pathlib import Path
 
 from aggregator import curate, dedup, publish
 from aggregator.config import Config, SourceConfig
-from aggregator.errors import ParseError, RateLimited, SourceError
+from aggregator.errors import FetchError, ParseError, RateLimited, SourceError
 from aggregator.fetch import Fetcher
 from aggregator.models import NotModified, ParsedFeed, SourceState
-from aggregator.parse import parse_feed
+from aggregator.parse import feed_links, parse_feed
 from aggregator.store import Store
 
 log = logging.getLogger(__name__)
@@ -219,6 +219,31 @@ def publish_all(config: Config, store: Store, now: datetime) -> list[Path]:
     for path in written:
         log.info("published %s", path)
     return written
+
+
+@dataclass(frozen=True, slots=True)
+class Probe:
+    """What a URL given to `aggregator sources add` turned out to be."""
+
+    url: str  # the address to subscribe to (a permanent redirect's target)
+    feed: ParsedFeed | None  # None: an HTML page
+    candidates: tuple[str, ...] = ()  # the feeds that page advertises
+
+
+async def probe(fetcher: Fetcher, url: str, *, source_id: str = "(new)") -> Probe:
+    """Fetch url once: a feed is parsed (so it is known to work), an HTML page is
+    searched for autodiscovery links. Raises SourceError when it is neither."""
+    result = await fetcher.fetch(source_id, url)
+    if isinstance(result, NotModified):  # cannot happen without validators; be explicit
+        raise FetchError(source_id, url, "HTTP 304 to an unconditional request")
+    address = result.permanent_url or url
+    links = feed_links(result.body, result.final_url)
+    if links:
+        return Probe(address, None, tuple(links))
+    feed = parse_feed(
+        result.body, source_id=source_id, url=result.final_url, content_type=result.content_type
+    )
+    return Probe(address, feed)
 
 
 def source_infos(config: Config, store: Store) -> dict[str, curate.SourceInfo]:
