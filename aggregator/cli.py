@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import sys
 from collections.abc import Awaitable, Callable, Sequence
@@ -16,7 +17,8 @@ from aggregator import __version__, config, opml
 from aggregator.config_edit import NewSource, add_sources, remove_source, suggest_id
 from aggregator.errors import AggregatorError, ConfigError, SourceError
 from aggregator.fetch import Fetcher
-from aggregator.models import SourceState
+from aggregator.health import ConfigStatus, snapshot
+from aggregator.logformat import JsonFormatter
 from aggregator.pipeline import CycleReport, Pipeline, parser_pool, probe, publish_all
 from aggregator.store import Store
 
@@ -53,13 +55,21 @@ def _load(path: Path) -> config.Config:
     show_default=True,
     help="How much to log (to standard error).",
 )
-def main(log_level: str) -> None:
+@click.option(
+    "--log-format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="Log lines as text, or as one JSON object per line.",
+)
+def main(log_level: str, log_format: str) -> None:
     """Aggregate RSS/Atom/JSON feeds into curated, de-duplicated topic feeds."""
-    logging.basicConfig(
-        level=getattr(logging, log_level.upper()),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    handler = logging.StreamHandler(sys.stderr)
+    if log_format == "json":
+        handler.setFormatter(JsonFormatter())
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=getattr(logging, log_level.upper()), handlers=[handler])
     # Library chatter (one line per HTTP request) drowns the daemon's own log.
     for noisy in ("httpx", "httpcore", "apscheduler", "aiohttp.access"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.root.level))
@@ -92,9 +102,17 @@ def update(config_path: Path, everything: bool, sources: tuple[str, ...]) -> Non
     unknown = [s for s in sources if s not in cfg.sources]
     if unknown:
         raise click.UsageError(f"no such source in {cfg.path}: {', '.join(unknown)}")
-    report = _with_pipeline(
-        cfg, lambda p: p.update(everything=everything, only=sources or None), publish=True
-    )
+    # A progress bar on a terminal only: piped output stays one line per source.
+    bar = _ProgressBar() if sys.stderr.isatty() else None
+    try:
+        report = _with_pipeline(
+            cfg,
+            lambda p: p.update(everything=everything, only=sources or None, progress=bar),
+            publish=True,
+        )
+    finally:
+        if bar is not None:
+            bar.close()
     for outcome in report.outcomes:
         line = f"{outcome.source_id}: {outcome.outcome}"
         if outcome.error is None:
@@ -128,44 +146,110 @@ def check(config_path: Path) -> None:
 
 @main.command()
 @config_option
-def status(config_path: Path) -> None:
-    """Show each source's fetch state: last fetch, HTTP status, new entries, errors."""
-    cfg = _load(config_path)
-    states = _with_store(cfg, lambda store: store.source_states())
+@click.option("--json", "as_json", is_flag=True, help="Print the status as JSON (for scripts).")
+def status(config_path: Path, as_json: bool) -> None:
+    """Show each source's state, each topic's last publish and the last cycle."""
+    try:
+        cfg = config.load(config_path)
+    except ConfigError as exc:
+        # A running daemon keeps its last good configuration; say so, and why.
+        if as_json:
+            problems = "; ".join(exc.problems)
+            stale = {"path": str(config_path.resolve()), "stale": True, "error": problems}
+            click.echo(json.dumps({"config": stale}, indent=2))
+        for problem in exc.problems:
+            click.echo(f"error: {problem}", err=True)
+        click.echo(
+            "the configuration file is invalid: a running daemon keeps the last good one "
+            "until it is fixed",
+            err=True,
+        )
+        raise SystemExit(2) from exc
     now = datetime.now(UTC)
-    rows = [("SOURCE", "STATE", "LAST FETCH", "HTTP", "NEW", "TOTAL", "ERRORS", "NEXT FETCH")]
+    loaded = ConfigStatus(str(cfg.path), loaded_at=now, last_reload_at=now)
+    report = _with_store(cfg, lambda store: snapshot(cfg, store, now, config_status=loaded))
+    if as_json:
+        click.echo(json.dumps(report, indent=2, ensure_ascii=False))
+        return
+    _print_status(report, now)
+
+
+def _print_status(report: dict[str, Any], now: datetime) -> None:
+    rows: list[tuple[str, ...]] = [
+        ("SOURCE", "STATE", "SINCE", "LAST SUCCESS", "HTTP", "NEW", "TOTAL", "NEXT FETCH")
+    ]
     problems: list[str] = []
-    for sid, source in cfg.sources.items():
-        state = states.get(sid) or SourceState(sid, source.url)
+    for s in report["sources"]:
         rows.append(
             (
-                sid,
-                _state_word(state, source.enabled),
-                _ago(state.last_fetch, now),
-                str(state.last_status or "-"),
-                str(state.new_entries),
-                str(state.total_entries),
-                str(state.error_count),
-                _until(state.next_fetch, now) if source.enabled else "-",
+                s["id"],
+                s["state"],
+                _ago(_when(s["failing_since"]), now)
+                if s["state"] in ("failing", "retired")
+                else "-",
+                _ago(_when(s["last_success"]), now),
+                str(s["last_status"] or "-"),
+                str(s["new_entries_last_fetch"]),
+                str(s["total_entries"]),
+                _until(_when(s["next_fetch"]), now) if s["enabled"] else "-",
             )
         )
-        if state.last_error and state.error_count:
-            problems.append(f"{sid}: {state.last_error}")
-        if state.effective_url and state.effective_url != source.url:
-            problems.append(f"{sid}: moved permanently to {state.effective_url}: update {cfg.path}")
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    for row in rows:
-        click.echo("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+        if s["last_error"]:
+            problems.append(f"{s['id']}: {s['last_error']} ({s['errors_in_a_row']} in a row)")
+        if s["effective_url"] and s["effective_url"] != s["url"]:
+            problems.append(
+                f"{s['id']}: moved permanently to {s['effective_url']}: update the config"
+            )
+    _table(rows)
+    click.echo()
+    topics: list[tuple[str, ...]] = [("TOPIC", "ITEMS", "NEWEST ITEM", "LAST PUBLISH")]
+    for t in report["topics"]:
+        items = "-" if t["items"] is None else str(t["items"])
+        newest, published = _when(t["newest_item"]), _when(t["last_publish"])
+        topics.append((t["slug"], items, _ago(newest, now), _ago(published, now)))
+    _table(topics)
+    cycle = report["last_cycle"]
+    if cycle is not None:
+        click.echo(
+            f"\nlast cycle: {_ago(_when(cycle['started']), now)}, took "
+            f"{cycle['duration_seconds']:.1f}s: {cycle['sources_fetched']} sources fetched, "
+            f"{cycle['sources_failed']} failed, {cycle['new_entries']} new entries"
+        )
+    if problems:
+        click.echo()
     for line in problems:
         click.echo(line)
 
 
-def _state_word(state: SourceState, enabled: bool) -> str:
-    if not enabled:
-        return "disabled"
-    if state.last_fetch is None:
-        return "new"
-    return "failing" if state.error_count else "ok"
+def _when(value: str | None) -> datetime | None:
+    return None if value is None else datetime.fromisoformat(value)
+
+
+@main.command()
+@config_option
+@click.argument("target", type=click.Path(dir_okay=False, path_type=Path))
+def backup(config_path: Path, target: Path) -> None:
+    """Copy the database to TARGET consistently, even while the daemon runs."""
+    cfg = _load(config_path)
+    _with_store(cfg, lambda store: store.backup(target))
+    click.echo(f"database {cfg.settings.database} backed up to {target}")
+
+
+class _ProgressBar:
+    """click's progress bar, created when the pass knows how many sources it has."""
+
+    def __init__(self) -> None:
+        self._bar: Any = None
+
+    def __call__(self, done: int, total: int) -> None:
+        if self._bar is None:
+            self._bar = click.progressbar(length=total, label="fetching", file=sys.stderr)
+            self._bar.__enter__()
+        self._bar.update(1)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.__exit__(None, None, None)
 
 
 def _ago(when: datetime | None, now: datetime) -> str:

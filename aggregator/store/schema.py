@@ -52,4 +52,22 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX entries_story ON entries (story_id);
     CREATE INDEX entries_sort ON entries (sort_date DESC, id DESC);
     """,
+    # 2: what `status`, /status and /metrics report: each cycle's duration and
+    # counts (the last 100 are kept), and each topic's last publish.
+    """
+    CREATE TABLE cycles (
+        id          INTEGER PRIMARY KEY,
+        started     TEXT NOT NULL,
+        duration    REAL NOT NULL,
+        sources     INTEGER NOT NULL,
+        failed      INTEGER NOT NULL,
+        new_entries INTEGER NOT NULL
+    );
+    CREATE TABLE topic_stats (
+        slug      TEXT PRIMARY KEY,
+        items     INTEGER NOT NULL,
+        newest    TEXT,
+        published TEXT NOT NULL
+    );
+    """,
 )
