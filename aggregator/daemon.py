@@ -68,6 +68,7 @@ class Daemon:
         self._cycle: asyncio.Task[None] | None = None
         self._publish_pending = True  # publish once at start, then when something changed
         self._publish_failing = False
+        self._last_failure: str | None = None
         self._pipeline: Pipeline | None = None
         self._scheduler: AsyncIOScheduler | None = None
         self._watcher = ConfigWatcher(config.path, config)
@@ -235,12 +236,17 @@ class Daemon:
                                sum(o.new for o in report.outcomes))
                 )  # fmt: skip
         except AggregatorError as exc:
-            log.error("cycle failed: %s", exc)
+            # A full disk or a broken database fails every tick: say it loudly once.
+            message = str(exc)
+            log.log(logging.INFO if message == self._last_failure else logging.ERROR,
+                    "cycle failed: %s", message)  # fmt: skip
+            self._last_failure = message
             return
         except Exception:
             # A bug: log it with its traceback and keep the daemon ticking.
             log.exception("cycle failed with an unexpected error")
             return
+        self._last_failure = None
         if report.outcomes or published:
             log.info("cycle done in %.1fs: %d sources, %d failed",
                      time.perf_counter() - clock, len(report.outcomes),
