@@ -4,21 +4,32 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import json
 import logging
 import sys
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import IO, Any, TypeVar
 
 import click
 
-from aggregator import __version__, config, curate, dedup, query, verdicts
-from aggregator.errors import AggregatorError, ConfigError
+from aggregator import __version__, config, curate, dedup, opml, query, verdicts
+from aggregator.config_edit import NewSource, add_sources, remove_source, suggest_id
+from aggregator.errors import AggregatorError, ConfigError, SourceError
 from aggregator.fetch import Fetcher
-from aggregator.models import SourceState, StoredEntry, Story
-from aggregator.pipeline import CycleReport, Pipeline, parser_pool, publish_all, source_infos
+from aggregator.health import ConfigStatus, snapshot
+from aggregator.logformat import JsonFormatter
+from aggregator.models import StoredEntry, Story
+from aggregator.pipeline import (
+    CycleReport,
+    Pipeline,
+    parser_pool,
+    probe,
+    publish_all,
+    source_infos,
+)
 from aggregator.store import Store
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -54,13 +65,21 @@ def _load(path: Path) -> config.Config:
     show_default=True,
     help="How much to log (to standard error).",
 )
-def main(log_level: str) -> None:
+@click.option(
+    "--log-format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="Log lines as text, or as one JSON object per line.",
+)
+def main(log_level: str, log_format: str) -> None:
     """Aggregate RSS/Atom/JSON feeds into curated, de-duplicated topic feeds."""
-    logging.basicConfig(
-        level=getattr(logging, log_level.upper()),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    handler = logging.StreamHandler(sys.stderr)
+    if log_format == "json":
+        handler.setFormatter(JsonFormatter())
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=getattr(logging, log_level.upper()), handlers=[handler])
     # Library chatter (one line per HTTP request) drowns the daemon's own log.
     for noisy in ("httpx", "httpcore", "apscheduler", "aiohttp.access"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.root.level))
@@ -93,9 +112,17 @@ def update(config_path: Path, everything: bool, sources: tuple[str, ...]) -> Non
     unknown = [s for s in sources if s not in cfg.sources]
     if unknown:
         raise click.UsageError(f"no such source in {cfg.path}: {', '.join(unknown)}")
-    report = _with_pipeline(
-        cfg, lambda p: p.update(everything=everything, only=sources or None), publish=True
-    )
+    # A progress bar on a terminal only: piped output stays one line per source.
+    bar = _ProgressBar() if sys.stderr.isatty() else None
+    try:
+        report = _with_pipeline(
+            cfg,
+            lambda p: p.update(everything=everything, only=sources or None, progress=bar),
+            publish=True,
+        )
+    finally:
+        if bar is not None:
+            bar.close()
     for outcome in report.outcomes:
         line = f"{outcome.source_id}: {outcome.outcome}"
         if outcome.error is None:
@@ -321,44 +348,110 @@ def explain_sections(
 
 @main.command()
 @config_option
-def status(config_path: Path) -> None:
-    """Show each source's fetch state: last fetch, HTTP status, new entries, errors."""
-    cfg = _load(config_path)
-    states = _with_store(cfg, lambda store: store.source_states())
+@click.option("--json", "as_json", is_flag=True, help="Print the status as JSON (for scripts).")
+def status(config_path: Path, as_json: bool) -> None:
+    """Show each source's state, each topic's last publish and the last cycle."""
+    try:
+        cfg = config.load(config_path)
+    except ConfigError as exc:
+        # A running daemon keeps its last good configuration; say so, and why.
+        if as_json:
+            problems = "; ".join(exc.problems)
+            stale = {"path": str(config_path.resolve()), "stale": True, "error": problems}
+            click.echo(json.dumps({"config": stale}, indent=2))
+        for problem in exc.problems:
+            click.echo(f"error: {problem}", err=True)
+        click.echo(
+            "the configuration file is invalid: a running daemon keeps the last good one "
+            "until it is fixed",
+            err=True,
+        )
+        raise SystemExit(2) from exc
     now = datetime.now(UTC)
-    rows = [("SOURCE", "STATE", "LAST FETCH", "HTTP", "NEW", "TOTAL", "ERRORS", "NEXT FETCH")]
+    loaded = ConfigStatus(str(cfg.path), loaded_at=now, last_reload_at=now)
+    report = _with_store(cfg, lambda store: snapshot(cfg, store, now, config_status=loaded))
+    if as_json:
+        click.echo(json.dumps(report, indent=2, ensure_ascii=False))
+        return
+    _print_status(report, now)
+
+
+def _print_status(report: dict[str, Any], now: datetime) -> None:
+    rows: list[tuple[str, ...]] = [
+        ("SOURCE", "STATE", "SINCE", "LAST SUCCESS", "HTTP", "NEW", "TOTAL", "NEXT FETCH")
+    ]
     problems: list[str] = []
-    for sid, source in cfg.sources.items():
-        state = states.get(sid) or SourceState(sid, source.url)
+    for s in report["sources"]:
         rows.append(
             (
-                sid,
-                _state_word(state, source.enabled),
-                _ago(state.last_fetch, now),
-                str(state.last_status or "-"),
-                str(state.new_entries),
-                str(state.total_entries),
-                str(state.error_count),
-                _until(state.next_fetch, now) if source.enabled else "-",
+                s["id"],
+                s["state"],
+                _ago(_when(s["failing_since"]), now)
+                if s["state"] in ("failing", "retired")
+                else "-",
+                _ago(_when(s["last_success"]), now),
+                str(s["last_status"] or "-"),
+                str(s["new_entries_last_fetch"]),
+                str(s["total_entries"]),
+                _until(_when(s["next_fetch"]), now) if s["enabled"] else "-",
             )
         )
-        if state.last_error and state.error_count:
-            problems.append(f"{sid}: {state.last_error}")
-        if state.effective_url and state.effective_url != source.url:
-            problems.append(f"{sid}: moved permanently to {state.effective_url}: update {cfg.path}")
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    for row in rows:
-        click.echo("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+        if s["last_error"]:
+            problems.append(f"{s['id']}: {s['last_error']} ({s['errors_in_a_row']} in a row)")
+        if s["effective_url"] and s["effective_url"] != s["url"]:
+            problems.append(
+                f"{s['id']}: moved permanently to {s['effective_url']}: update the config"
+            )
+    _table(rows)
+    click.echo()
+    topics: list[tuple[str, ...]] = [("TOPIC", "ITEMS", "NEWEST ITEM", "LAST PUBLISH")]
+    for t in report["topics"]:
+        items = "-" if t["items"] is None else str(t["items"])
+        newest, published = _when(t["newest_item"]), _when(t["last_publish"])
+        topics.append((t["slug"], items, _ago(newest, now), _ago(published, now)))
+    _table(topics)
+    cycle = report["last_cycle"]
+    if cycle is not None:
+        click.echo(
+            f"\nlast cycle: {_ago(_when(cycle['started']), now)}, took "
+            f"{cycle['duration_seconds']:.1f}s: {cycle['sources_fetched']} sources fetched, "
+            f"{cycle['sources_failed']} failed, {cycle['new_entries']} new entries"
+        )
+    if problems:
+        click.echo()
     for line in problems:
         click.echo(line)
 
 
-def _state_word(state: SourceState, enabled: bool) -> str:
-    if not enabled:
-        return "disabled"
-    if state.last_fetch is None:
-        return "new"
-    return "failing" if state.error_count else "ok"
+def _when(value: str | None) -> datetime | None:
+    return None if value is None else datetime.fromisoformat(value)
+
+
+@main.command()
+@config_option
+@click.argument("target", type=click.Path(dir_okay=False, path_type=Path))
+def backup(config_path: Path, target: Path) -> None:
+    """Copy the database to TARGET consistently, even while the daemon runs."""
+    cfg = _load(config_path)
+    _with_store(cfg, lambda store: store.backup(target))
+    click.echo(f"database {cfg.settings.database} backed up to {target}")
+
+
+class _ProgressBar:
+    """click's progress bar, created when the pass knows how many sources it has."""
+
+    def __init__(self) -> None:
+        self._bar: Any = None
+
+    def __call__(self, done: int, total: int) -> None:
+        if self._bar is None:
+            self._bar = click.progressbar(length=total, label="fetching", file=sys.stderr)
+            self._bar.__enter__()
+        self._bar.update(1)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.__exit__(None, None, None)
 
 
 def _ago(when: datetime | None, now: datetime) -> str:
@@ -420,3 +513,172 @@ def _with_pipeline(
                 return report
 
     return _with_store(cfg, lambda store: asyncio.run(go(store)))
+
+
+# -- sources: edits config.toml in place, keeping its comments and layout ----------
+
+
+def _load_or_default(path: Path) -> config.Config:
+    """The configuration to edit; a missing file is an empty one (`sources add` starts it)."""
+    if not path.exists():
+        return config.parse({}, path.resolve())
+    return _load(path)
+
+
+def _edit(work: Callable[[], config.Config]) -> config.Config:
+    try:
+        return work()
+    except ConfigError as exc:
+        for problem in exc.problems:
+            click.echo(f"error: {problem}", err=True)
+        raise SystemExit(2) from exc
+    except OSError as exc:
+        click.echo(f"error: cannot write the configuration: {exc}", err=True)
+        raise SystemExit(1) from exc
+
+
+@main.group()
+def sources() -> None:
+    """List, add, remove, import and export sources.
+
+    Edits config.toml in place, keeping its comments and layout; a running
+    daemon picks the change up within a tick.
+    """
+
+
+@sources.command("list")
+@config_option
+def sources_list(config_path: Path) -> None:
+    """Print the configured sources."""
+    cfg = _load(config_path)
+    rows: list[tuple[str, ...]] = [("ID", "ENABLED", "TAGS", "TITLE", "URL")]
+    for s in cfg.sources.values():
+        rows.append(
+            (s.id, "yes" if s.enabled else "no", ",".join(s.tags) or "-", s.title or "-", s.url)
+        )
+    _table(rows)
+
+
+@sources.command("add")
+@config_option
+@click.argument("url")
+@click.option("--id", "source_id", help="The source id (default: from the feed's title).")
+@click.option("--title", help="The outlet's name (default: the feed's own title).")
+@click.option("--tag", "tags", multiple=True, help="A tag for topics to select by (repeatable).")
+@click.option("--topic", help="Also list the source in this topic's `sources`.")
+@click.option(
+    "--pick",
+    type=click.IntRange(min=1),
+    help="URL is a page advertising several feeds: add the Nth one listed.",
+)
+def sources_add(
+    config_path: Path,
+    url: str,
+    source_id: str | None,
+    title: str | None,
+    tags: tuple[str, ...],
+    topic: str | None,
+    pick: int | None,
+) -> None:
+    """Fetch URL, check that it is a feed, and add it to the configuration.
+
+    When URL is an HTML page, the feeds it advertises (autodiscovery links) are
+    listed; a single one is added, and with several, --pick N chooses.
+    """
+    cfg = _load_or_default(config_path)
+    if not config.is_http_url(url):
+        raise click.UsageError(f"expected an http:// or https:// URL, got {url!r}")
+    try:
+        found = _with_fetcher(cfg, lambda f: probe(f, url))
+        if found.feed is None:
+            for n, candidate in enumerate(found.candidates, start=1):
+                click.echo(f"{n}. {candidate}")
+            if pick is None and len(found.candidates) > 1:
+                click.echo(
+                    f"{url} is a page advertising {len(found.candidates)} feeds: "
+                    "choose one with --pick N",
+                    err=True,
+                )
+                raise SystemExit(1)
+            index = (pick or 1) - 1
+            if index >= len(found.candidates):
+                raise click.UsageError(f"--pick {pick}: the page lists {len(found.candidates)}")
+            chosen = found.candidates[index]
+            found = _with_fetcher(cfg, lambda f: probe(f, chosen))
+            if found.feed is None:
+                raise SourceError("(new)", chosen, "an HTML page, not a feed")
+    except SourceError as exc:
+        click.echo(f"error: {url}: {exc.kind}: {exc.detail}", err=True)
+        raise SystemExit(1) from exc
+    feed = found.feed
+    assert feed is not None
+    sid = source_id or suggest_id(title or feed.title, found.url, cfg.sources)
+    new = NewSource(id=sid, url=found.url, title=title, tags=tags)
+    _edit(lambda: add_sources(config_path, [new], topic=topic))
+    click.echo(
+        f"added source {sid}: {found.url} ({feed.title or 'untitled'}, "
+        f"{len(feed.entries)} entries now)"
+    )
+
+
+@sources.command("remove")
+@config_option
+@click.argument("source_id")
+def sources_remove(config_path: Path, source_id: str) -> None:
+    """Remove a source (and its mentions in topics). Its stored articles stay."""
+    _load(config_path)
+    _edit(lambda: remove_source(config_path, source_id))
+    click.echo(f"removed source {source_id}")
+
+
+@sources.command("import")
+@config_option
+@click.argument("opml_file", type=click.File("rb"))
+@click.option("--tag", "tags", multiple=True, help="Add this tag to every imported source.")
+def sources_import(config_path: Path, opml_file: IO[bytes], tags: tuple[str, ...]) -> None:
+    """Add every feed of an OPML subscription list (no fetching; the daemon will)."""
+    cfg = _load_or_default(config_path)
+    try:
+        subscriptions = opml.read(opml_file.read())
+    except opml.OpmlError as exc:
+        click.echo(f"error: {opml_file.name}: {exc}", err=True)
+        raise SystemExit(2) from exc
+    known = {s.url for s in cfg.sources.values()}
+    taken: list[str] = list(cfg.sources)
+    new: list[NewSource] = []
+    for sub in subscriptions:
+        if sub.url in known:
+            click.echo(f"skipped {sub.url}: already configured")
+            continue
+        if sub.id and config.is_source_id(sub.id) and sub.id.lower() not in map(str.lower, taken):
+            sid = sub.id
+        else:
+            sid = suggest_id(sub.title, sub.url, taken)
+        taken.append(sid)
+        new.append(NewSource(sid, sub.url, sub.title, tuple(dict.fromkeys((*sub.tags, *tags)))))
+    if new:
+        _edit(lambda: add_sources(config_path, new))
+    click.echo(f"imported {len(new)} sources into {config_path}")
+
+
+@sources.command("export")
+@config_option
+@click.option("-o", "--output", type=click.File("wb"), default="-", help="Default: stdout.")
+def sources_export(config_path: Path, output: IO[bytes]) -> None:
+    """Write every configured source as an OPML subscription list."""
+    cfg = _load(config_path)
+    output.write(opml.write(cfg.sources.values()))
+
+
+def _table(rows: Sequence[tuple[str, ...]]) -> None:
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        click.echo("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+
+
+def _with_fetcher(cfg: config.Config, work: Callable[[Fetcher], Awaitable[T]]) -> T:
+    async def go() -> T:
+        async with _fetcher(cfg) as fetcher:
+            return await work(fetcher)
+
+    return asyncio.run(go())

@@ -480,3 +480,7 @@ def _kind(value: object) -> str:
 
 def _human(delta: timedelta) -> str:
     return f"{int(delta.total_seconds())} seconds"
+
+
+def is_source_id(value: str) -> bool:
+    return bool(_SOURCE_ID.match(value))

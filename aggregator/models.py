@@ -142,3 +142,22 @@ class Story:
     source_link: str | None
     also: tuple[Credit, ...] = ()  # the other outlets, in first-seen order
     matched: tuple[str, ...] = ()  # the query terms that selected it
+
+
+@dataclass(frozen=True, slots=True)
+class CycleStats:
+    """One daemon cycle, as `status` reports it."""
+
+    started: datetime
+    duration: float  # seconds
+    sources: int  # fetched
+    failed: int
+    new_entries: int
+
+
+@dataclass(frozen=True, slots=True)
+class TopicStats:
+    slug: str
+    items: int
+    newest: datetime | None  # the newest story's time
+    published: datetime  # the last time the topic was curated and written

@@ -4,6 +4,7 @@ and store -> curate -> publish. Holds the per-source error policy."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import functools
 import hashlib
 import logging
@@ -11,6 +12,7 @@ import multiprocessing
 import os
 import random
 import signal
+import time
 from collections.abc import Callable, Collection
 from concurrent.futures import Executor, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -19,11 +21,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from aggregator import curate, dedup, publish
+from aggregator.clockjumps import is_due
 from aggregator.config import Config, SourceConfig
-from aggregator.errors import ParseError, RateLimited, SourceError
+from aggregator.crashpoint import crash_point
+from aggregator.errors import FetchError, Gone, ParseError, RateLimited, SourceError
 from aggregator.fetch import Fetcher
-from aggregator.models import NotModified, ParsedFeed, SourceState, Story
-from aggregator.parse import parse_feed
+from aggregator.models import NotModified, ParsedFeed, SourceState, Story, TopicStats
+from aggregator.parse import feed_links, parse_feed
 from aggregator.store import Store
 
 log = logging.getLogger(__name__)
@@ -42,6 +46,11 @@ class SourceOutcome:
     new: int = 0
     updated: int = 0
     error: str | None = None
+    unchanged: int = 0  # entries fetched again, already stored as they are
+    seconds: float = 0.0  # fetch time, for the latency histogram
+
+
+Progress = Callable[[int, int], None]  # (sources done, sources in this pass)
 
 
 @dataclass(slots=True)
@@ -90,38 +99,55 @@ class Pipeline:
             if not source.enabled:
                 continue
             state = states.get(source.id)
-            next_fetch = state.next_fetch if state else None
-            if everything or next_fetch is None or next_fetch <= now:
+            if everything or state is None or is_due(state.next_fetch, state.last_fetch, now):
                 due.append(source)
         return due
 
     async def update(
-        self, *, everything: bool = False, only: Collection[str] | None = None
+        self,
+        *,
+        everything: bool = False,
+        only: Collection[str] | None = None,
+        progress: Progress | None = None,
     ) -> CycleReport:
         """Fetch and store every due source (or all, or the named ones), concurrently."""
         self.store.sync_sources(self.config.sources)
         sources = self.due_sources(everything=everything or only is not None)
         if only is not None:
             sources = [s for s in sources if s.id in only]
-        outcomes = await asyncio.gather(*(self.update_source(s) for s in sources))
+        done = 0
+
+        async def one(source: SourceConfig) -> SourceOutcome:
+            nonlocal done
+            outcome = await self.update_source(source)
+            done += 1
+            if progress is not None:
+                progress(done, len(sources))
+            return outcome
+
+        outcomes = await asyncio.gather(*(one(s) for s in sources))
         return CycleReport(outcomes=list(outcomes))
 
     async def update_source(self, source: SourceConfig) -> SourceOutcome:
         state = self.store.source_state(source.id) or SourceState(source.id, source.url)
+        started = time.perf_counter()
         try:
             outcome = await self._update_source(source, state)
         except SourceError as exc:
             outcome = self._failed(source, state, exc)
         else:
+            if state.error_count:
+                log.warning("source %s recovered after %d failures", source.id, state.error_count)
             log.info("source %s: %s (%d new, %d updated)", source.id, outcome.outcome,
                      outcome.new, outcome.updated)  # fmt: skip
-        return outcome
+        return dataclasses.replace(outcome, seconds=time.perf_counter() - started)
 
     async def _update_source(self, source: SourceConfig, state: SourceState) -> SourceOutcome:
         url = state.effective_url or source.url
         result = await self.fetcher.fetch(
             source.id, url, etag=state.etag, last_modified=state.last_modified
         )
+        crash_point("after-fetch")
         now = self.clock()
         next_fetch = now + self.config.source_interval(source)
         if isinstance(result, NotModified):
@@ -162,7 +188,7 @@ class Pipeline:
                 source.id, result.permanent_url, self.config.path,
             )  # fmt: skip
         return SourceOutcome(source.id, "new" if stored.new else "unchanged",
-                             stored.new, stored.updated)  # fmt: skip
+                             stored.new, stored.updated, unchanged=stored.unchanged)  # fmt: skip
 
     async def _parse(
         self, source_id: str, url: str, body: bytes, content_type: str | None
@@ -188,7 +214,11 @@ class Pipeline:
             next_fetch=now + delay,
         )  # fmt: skip
         # Warn on the change of state; repeats of a known failure stay at info.
-        level = logging.WARNING if state.error_count == 0 else logging.INFO
+        retired = isinstance(exc, Gone) and state.last_status != 410
+        level = logging.WARNING if state.error_count == 0 or retired else logging.INFO
+        if retired:
+            log.log(level, "source %s retired by its publisher (%s): remove it from %s",
+                    source.id, exc.detail, self.config.path)  # fmt: skip
         log.log(level, "source %s failed (%d in a row, next try in %s): %s: %s [%s]",
                 source.id, errors, _round(delay), exc.kind, exc.detail, exc.url)  # fmt: skip
         return SourceOutcome(source.id, exc.kind, error=str(exc))
@@ -231,6 +261,7 @@ def publish_all(config: Config, store: Store, now: datetime) -> list[Path]:
     deleted = store.prune(retention_limits(config, store), keep_stories=shown, now=now)
     if deleted:
         log.info("retention: deleted %d stored entries (tombstones kept)", deleted)
+    store.record_topics([TopicStats(s.slug, s.items, s.updated, now) for s in summaries])
     return written
 
 
@@ -292,6 +323,31 @@ def hub_pings(config: Config, written: Collection[Path]) -> list[tuple[str, str]
             if publish.feed_path(settings.output_dir, topic.slug, fmt) in written:
                 pings.append((hub, publish.feed_url(settings.base_url, topic.slug, fmt)))
     return pings
+
+
+@dataclass(frozen=True, slots=True)
+class Probe:
+    """What a URL given to `aggregator sources add` turned out to be."""
+
+    url: str  # the address to subscribe to (a permanent redirect's target)
+    feed: ParsedFeed | None  # None: an HTML page
+    candidates: tuple[str, ...] = ()  # the feeds that page advertises
+
+
+async def probe(fetcher: Fetcher, url: str, *, source_id: str = "(new)") -> Probe:
+    """Fetch url once: a feed is parsed (so it is known to work), an HTML page is
+    searched for autodiscovery links. Raises SourceError when it is neither."""
+    result = await fetcher.fetch(source_id, url)
+    if isinstance(result, NotModified):  # cannot happen without validators; be explicit
+        raise FetchError(source_id, url, "HTTP 304 to an unconditional request")
+    address = result.permanent_url or url
+    links = feed_links(result.body, result.final_url)
+    if links:
+        return Probe(address, None, tuple(links))
+    feed = parse_feed(
+        result.body, source_id=source_id, url=result.final_url, content_type=result.content_type
+    )
+    return Probe(address, feed)
 
 
 def source_infos(config: Config, store: Store) -> dict[str, curate.SourceInfo]:

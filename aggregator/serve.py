@@ -1,12 +1,16 @@
 """HTTP for the published feeds (aiohttp): GET and HEAD, right content types,
 ETag / Last-Modified with 304 answers, gzip from the `.gz` siblings publish
-writes, caching tied to the tick, nothing outside the output directory."""
+writes, caching tied to the tick, nothing outside the output directory.
+Plus the daemon's own /status (JSON) and /metrics (Prometheus text)."""
 
 from __future__ import annotations
 
+import json
 import logging
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from aiohttp import web
 
@@ -31,7 +35,17 @@ CSP = (
 IMMUTABLE = "public, max-age=31536000, immutable"
 
 
-def make_app(output_dir: Path, *, max_age: int = 60) -> web.Application:
+StatusFn = Callable[[], Mapping[str, Any]]
+MetricsFn = Callable[[], tuple[bytes, str]]  # (body, content type)
+
+
+def make_app(
+    output_dir: Path,
+    *,
+    max_age: int = 60,
+    status: StatusFn | None = None,
+    metrics: MetricsFn | None = None,
+) -> web.Application:
     root = output_dir.resolve()
 
     async def handle(request: web.Request) -> web.StreamResponse:
@@ -52,9 +66,34 @@ def make_app(output_dir: Path, *, max_age: int = 60) -> web.Application:
         return web.FileResponse(path, headers=headers)
 
     app = web.Application()
+    # Names without a published suffix, so they can never shadow a feed.
+    if status is not None:
+        app.router.add_get("/status", _status_handler(status), allow_head=True)
+    if metrics is not None:
+        app.router.add_get("/metrics", _metrics_handler(metrics), allow_head=True)
     # add_get also answers HEAD; add_route("GET", ...) does not (405).
     app.router.add_get("/{path:.*}", handle, allow_head=True)
     return app
+
+
+def _status_handler(status: StatusFn) -> Callable[[web.Request], Any]:
+    async def handle(request: web.Request) -> web.Response:
+        body = json.dumps(status(), indent=2, ensure_ascii=False) + "\n"
+        return web.Response(
+            text=body, content_type="application/json", headers={"Cache-Control": "no-store"}
+        )
+
+    return handle
+
+
+def _metrics_handler(metrics: MetricsFn) -> Callable[[web.Request], Any]:
+    async def handle(request: web.Request) -> web.Response:
+        body, content_type = metrics()
+        return web.Response(
+            body=body, headers={"Content-Type": content_type, "Cache-Control": "no-store"}
+        )
+
+    return handle
 
 
 def _resolve(root: Path, name: str) -> Path | None:
@@ -91,10 +130,18 @@ class Server:
         await self.runner.cleanup()
 
 
-async def start(output_dir: Path, host: str, port: int, *, max_age: int = 60) -> Server:
+async def start(
+    output_dir: Path,
+    host: str,
+    port: int,
+    *,
+    max_age: int = 60,
+    status: StatusFn | None = None,
+    metrics: MetricsFn | None = None,
+) -> Server:
     """Listen on host:port (0 picks a free port) and return the running server."""
-    runner = web.AppRunner(make_app(output_dir, max_age=max_age), handle_signals=False,
-                           access_log=None)  # fmt: skip
+    app = make_app(output_dir, max_age=max_age, status=status, metrics=metrics)
+    runner = web.AppRunner(app, handle_signals=False, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, host, port)
     try:

@@ -8,6 +8,7 @@ is recorded so tests can assert what the client sent.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -22,6 +23,7 @@ class Route:
     last_modified: str | None = None
     # False: a server that ignores conditional requests.
     conditional: bool = True
+    delay: float = 0.0  # seconds before answering: a slow server
 
 
 @dataclass(frozen=True)
@@ -99,6 +101,8 @@ class LoopbackServer:
                 with server._lock:
                     server.requests.append(Request(self.command, self.path, headers))
                     route = server.routes.get(self.path)
+                if route is not None and route.delay:
+                    time.sleep(route.delay)
                 if route is None:
                     self._send(404, {"Content-Type": "text/plain"}, b"not found", send_body)
                     return

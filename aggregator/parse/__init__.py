@@ -37,7 +37,7 @@ from aggregator.parse._jsonfeed import parse_json_feed
 from aggregator.parse._prepare import decode_transport, defuse
 from aggregator.sanitize import clean_html, clean_text, html_to_text, safe_url
 
-__all__ = ["parse_feed"]
+__all__ = ["feed_links", "parse_feed"]
 
 _LEADING_SPACE = re.compile(rb"(?:\xef\xbb\xbf)?\s*")
 # The first tag of a document; its name tells an HTML page from some other XML.
@@ -221,6 +221,18 @@ def _not_a_feed(body: bytes, url: str, problem: object) -> str:
     if problem is not None:
         detail += f"; {_describe(problem)}"
     return f"not an RSS, Atom or JSON feed ({detail})"
+
+
+def feed_links(body: bytes, url: str) -> list[str]:
+    """The feeds an HTML page at url advertises (autodiscovery), at most five;
+    empty when the document is not an HTML page."""
+    try:
+        head = decode_transport(body)[:_DISCOVERY_BYTES]
+    except NotAFeed:
+        return []
+    first = _FIRST_TAG.search(head)
+    root = (first[1] or first[2]).lower()[:40] if first else b""
+    return _feed_links(head.decode("utf-8", "replace"), url) if root in _HTML_ROOTS else []
 
 
 def _feed_links(page: str, url: str) -> list[str]:

@@ -14,6 +14,8 @@ import stat
 import tempfile
 from pathlib import Path
 
+from aggregator.crashpoint import crash_point
+
 # Temp files are hidden and carry a suffix nothing else uses, so a clean-up
 # after a crash can find them without touching anything else.
 TEMP_SUFFIX = ".aggregator-tmp"
@@ -35,6 +37,7 @@ def write_if_changed(path: Path, data: bytes) -> bool:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
+        crash_point("mid-publish")
         # mkstemp creates 0600; keep the old file's mode, or make it readable.
         tmp.chmod(mode)
         tmp.replace(path)

@@ -12,8 +12,16 @@ from pathlib import Path
 from typing import Any
 
 from aggregator.config import SourceConfig
+from aggregator.crashpoint import crash_point
 from aggregator.errors import StorageError
-from aggregator.models import Enclosure, NewEntry, SourceState, StoredEntry
+from aggregator.models import (
+    CycleStats,
+    Enclosure,
+    NewEntry,
+    SourceState,
+    StoredEntry,
+    TopicStats,
+)
 from aggregator.store.history import HistoryMixin
 from aggregator.store.schema import MIGRATIONS
 
@@ -210,6 +218,7 @@ class Store(HistoryMixin):
                 elif row[1] != item.content_hash:
                     self._update(db, row[0], item, stamp)
                     updated += 1
+            crash_point("mid-store")
             db.execute(
                 "UPDATE sources SET last_fetch = ?, last_success = ?, last_status = ?, "
                 "next_fetch = ?, error_count = 0, last_error = NULL, new_entries = ?, "
@@ -323,6 +332,74 @@ class Store(HistoryMixin):
     def entry_count(self) -> int:
         with self._guard():
             return int(self._conn.execute("SELECT count(*) FROM entries").fetchone()[0])
+
+    # -- health ----------------------------------------------------------
+
+    def record_cycle(self, stats: CycleStats, *, keep: int = 100) -> None:
+        with self._transaction() as db:
+            db.execute(
+                "INSERT INTO cycles (started, duration, sources, failed, new_entries) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (_ts(stats.started), stats.duration, stats.sources, stats.failed,
+                 stats.new_entries),
+            )  # fmt: skip
+            db.execute("DELETE FROM cycles WHERE id <= (SELECT max(id) FROM cycles) - ?", (keep,))
+
+    def last_cycle(self) -> CycleStats | None:
+        with self._guard():
+            row = self._conn.execute(
+                "SELECT started, duration, sources, failed, new_entries FROM cycles "
+                "ORDER BY id DESC LIMIT 1"
+            ).fetchone()
+        if row is None:
+            return None
+        started = _dt(row[0])
+        assert started is not None  # NOT NULL column
+        return CycleStats(started, row[1], row[2], row[3], row[4])
+
+    def record_topics(self, stats: Sequence[TopicStats]) -> None:
+        """Replace the per-topic publish record (a removed topic disappears)."""
+        with self._transaction() as db:
+            db.execute("DELETE FROM topic_stats")
+            db.executemany(
+                "INSERT INTO topic_stats (slug, items, newest, published) VALUES (?, ?, ?, ?)",
+                [(s.slug, s.items, _ts(s.newest), _ts(s.published)) for s in stats],
+            )
+
+    def topic_stats(self) -> dict[str, TopicStats]:
+        with self._guard():
+            rows = self._conn.execute(
+                "SELECT slug, items, newest, published FROM topic_stats ORDER BY slug"
+            ).fetchall()
+        out: dict[str, TopicStats] = {}
+        for slug, items, newest, published in rows:
+            when = _dt(published)
+            assert when is not None  # NOT NULL column
+            out[slug] = TopicStats(slug, items, _dt(newest), when)
+        return out
+
+    def integrity_check(self) -> list[str]:
+        """SQLite's own check: ["ok"] when the file is sound."""
+        with self._guard():
+            return [str(r[0]) for r in self._conn.execute("PRAGMA integrity_check")]
+
+    def backup(self, target: Path) -> None:
+        """A consistent copy of the live database (SQLite's online backup API),
+        safe while the daemon writes; written beside target, then renamed."""
+        tmp = target.with_name(f".{target.name}.backup-tmp")
+        try:
+            tmp.unlink(missing_ok=True)
+            with self._guard():
+                copy = sqlite3.connect(tmp)
+                try:
+                    self._conn.backup(copy)
+                finally:
+                    copy.close()
+            tmp.replace(target)
+        except OSError as exc:
+            raise StorageError(f"cannot write backup {target}: {exc}") from exc
+        finally:
+            tmp.unlink(missing_ok=True)
 
 
 def _tombstoned(db: sqlite3.Connection, source_id: str, key: str) -> bool:

@@ -72,4 +72,22 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (source_id, key)
     );
     """,
+    # 3: what `status`, /status and /metrics report: each cycle's duration and
+    # counts (the last 100 are kept), and each topic's last publish.
+    """
+    CREATE TABLE cycles (
+        id          INTEGER PRIMARY KEY,
+        started     TEXT NOT NULL,
+        duration    REAL NOT NULL,
+        sources     INTEGER NOT NULL,
+        failed      INTEGER NOT NULL,
+        new_entries INTEGER NOT NULL
+    );
+    CREATE TABLE topic_stats (
+        slug      TEXT PRIMARY KEY,
+        items     INTEGER NOT NULL,
+        newest    TEXT,
+        published TEXT NOT NULL
+    );
+    """,
 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import queue
 import re
@@ -32,18 +33,28 @@ def poll(check: Callable[[], T | None], *, timeout: float = 20.0, what: str = ""
 
 
 class Daemon:
-    def __init__(self, config: Path, *extra: str) -> None:
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    def __init__(
+        self,
+        config: Path,
+        *extra: str,
+        env: dict[str, str] | None = None,
+        preexec_fn: Callable[[], None] | None = None,
+        wait: bool = True,
+    ) -> None:
+        env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
+        # Its own process group, so that kill() also ends the parser workers a
+        # kill -9 of the daemon leaves behind (as systemd's cgroup would).
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "aggregator", "--log-level", "info", "run",
              "--config", str(config), "--port", "0", *extra],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env,
+            start_new_session=True, preexec_fn=preexec_fn,
         )  # fmt: skip
         self.lines: list[str] = []
         self._queue: queue.Queue[str] = queue.Queue()
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
-        self.url = poll(self._served_url, what="the daemon to listen")
+        self.url = poll(self._served_url, what="the daemon to listen") if wait else ""
 
     def _read(self) -> None:
         assert self.proc.stderr is not None
@@ -68,11 +79,25 @@ class Daemon:
         finally:
             self._close()
 
+    def wait(self, timeout: float = 20.0) -> int:
+        """The exit status of a daemon that stops by itself (a crash point, an error)."""
+        try:
+            return self.proc.wait(timeout=timeout)
+        finally:
+            self._end_group()
+            self._close()
+
     def kill(self) -> None:
         if self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait()
+        self._end_group()
         self._close()
+
+    def _end_group(self) -> None:
+        # Parser workers orphaned by a kill -9 still hold the stderr pipe open.
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.proc.pid, signal.SIGKILL)
 
     def _close(self) -> None:
         self._reader.join(timeout=5)

@@ -79,11 +79,12 @@ def test_update_then_status_then_publish(tmp_path: Path, server: LoopbackServer)
 
     status = aggregator("status", "--config", str(config), cwd=tmp_path)
     assert status.returncode == 0, status.stderr
-    rows = {line.split()[0]: line.split() for line in status.stdout.splitlines()}
-    assert rows["SOURCE"][:3] == ["SOURCE", "STATE", "LAST"]
+    rows = {line.split()[0]: line.split() for line in status.stdout.splitlines() if line}
+    assert rows["SOURCE"][:4] == ["SOURCE", "STATE", "SINCE", "LAST"]
     assert rows["alpha"][1] == "ok" and "200" in rows["alpha"]
-    assert rows["gone"][1] == "failing" and "410" in rows["gone"]
+    assert rows["gone"][1] == "retired" and "410" in rows["gone"]  # 410 Gone: retired
     assert rows["off"][1] == "disabled"
+    assert rows["oil"][:2] == ["oil", "1"]  # the topic, with its item count
     assert "gone: gone: HTTP 410" in status.stdout or "gone: gone:" in status.stdout
 
     # Nothing is due now: a second update fetches nothing; --all fetches again (304).

@@ -19,8 +19,10 @@ OWNERS = {
     "apscheduler": "daemon",
     "aiohttp": "serve",
     "click": "cli",
+    "tomlkit": "config_edit",
+    "prometheus_client": "metrics",
 }
-PURE = {"dedup", "curate", "query", "verdicts"}
+PURE = {"dedup", "curate", "query", "verdicts", "opml"}
 IMPURE_MODULES = {"socket", "subprocess", "os", "shutil", "urllib.request", "http", "asyncio"}
 
 

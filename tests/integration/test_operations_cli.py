@@ -1,0 +1,171 @@
+"""status --json, the progress bar on a terminal, JSON logs, backup, and a schedule
+that survives clock jumps (pipeline with an injected clock; the daemon's tick)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import pty
+import sqlite3
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from aggregator import config as configuration
+from aggregator.daemon import Daemon
+from aggregator.fetch import Fetcher
+from aggregator.pipeline import Pipeline
+from aggregator.store import Store
+from tests.integration.test_cli import aggregator, install
+from tests.loopback import LoopbackServer
+
+
+def test_status_json(tmp_path: Path, server: LoopbackServer) -> None:
+    config = install(tmp_path, server)
+    assert aggregator("update", "--config", str(config), cwd=tmp_path).returncode == 0
+    done = aggregator("status", "--json", "--config", str(config), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    by_id = {s["id"]: s for s in report["sources"]}
+    assert by_id["alpha"]["state"] == "ok" and by_id["alpha"]["total_entries"] == 2
+    assert by_id["alpha"]["new_entries_last_fetch"] == 2 and by_id["alpha"]["last_status"] == 200
+    gone = by_id["gone"]
+    assert gone["state"] == "retired" and gone["failing_since"] == gone["last_fetch"]
+    assert gone["last_error"] == "gone: HTTP 410 Gone" and gone["last_success"] is None
+    assert by_id["off"]["state"] == "disabled" and by_id["off"]["next_fetch"] is None
+    (oil,) = report["topics"]
+    assert (oil["slug"], oil["title"], oil["items"]) == ("oil", "Oil", 1)
+    assert oil["newest_item"] < oil["last_publish"] <= report["now"]
+    assert report["config"]["stale"] is False
+
+    # A broken file: status says so (and why), and that the daemon keeps the last good one.
+    config.write_text(config.read_text() + "[oops\n", encoding="utf-8")
+    broken = aggregator("status", "--json", "--config", str(config), cwd=tmp_path)
+    assert broken.returncode == 2
+    stale = json.loads(broken.stdout)["config"]
+    assert stale["stale"] is True and "invalid TOML" in stale["error"]
+    assert "keeps the last good one" in broken.stderr
+
+
+def test_progress_bar_on_a_terminal_only(tmp_path: Path, server: LoopbackServer) -> None:
+    config = install(tmp_path, server)
+    piped = aggregator("update", "--all", "--config", str(config), cwd=tmp_path)
+    assert "fetching" not in piped.stderr and "#" not in piped.stderr
+    main, child = pty.openpty()
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", "aggregator", "--log-level", "error", "update", "--all",
+             "--config", str(config)],
+            cwd=tmp_path, stdout=subprocess.PIPE, stderr=child, timeout=60, check=False,
+        )  # fmt: skip
+        os.close(child)
+        child = -1
+        seen = b""
+        while True:
+            try:
+                chunk = os.read(main, 4096)
+            except OSError:  # EIO: the terminal's other end is closed
+                break
+            if not chunk:
+                break
+            seen += chunk
+    finally:
+        if child != -1:
+            os.close(child)
+        os.close(main)
+    assert proc.returncode == 0
+    assert b"fetching" in seen and b"100%" in seen
+    assert b"alpha: not-modified" in proc.stdout  # stdout (piped) unchanged
+
+
+def test_json_logs_and_backup(tmp_path: Path, server: LoopbackServer) -> None:
+    config = install(tmp_path, server)
+    done = aggregator("--log-format", "json", "update", "--config", str(config), cwd=tmp_path)
+    lines = [json.loads(line) for line in done.stderr.splitlines() if line.startswith("{")]
+    assert any(x["message"].startswith("source alpha: new") for x in lines)
+    assert all(set(x) >= {"time", "level", "logger", "message"} for x in lines)
+
+    target = tmp_path / "backup.sqlite"
+    backed = aggregator("backup", str(target), "--config", str(config), cwd=tmp_path)
+    assert backed.returncode == 0, backed.stderr
+    copy = sqlite3.connect(target)
+    try:
+        assert copy.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        assert copy.execute("SELECT count(*) FROM entries").fetchone()[0] == 2
+    finally:
+        copy.close()
+
+
+class Clock:
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def test_clock_jumps_neither_stop_fetching_nor_storm(
+    tmp_path: Path, server: LoopbackServer
+) -> None:
+    config = configuration.load(install(tmp_path, server))
+    clock = Clock(datetime(2026, 3, 1, 12, 0, tzinfo=UTC))
+
+    async def cycles() -> list[list[str]]:
+        fetched: list[list[str]] = []
+        async with Fetcher(user_agent="t", timeout=10, max_body_size=1 << 20,
+                           max_concurrency=4) as fetcher:  # fmt: skip
+            with Store.open(config.settings.database) as store:
+                pipeline = Pipeline(config, store, fetcher, clock=clock)
+
+                async def cycle(advance: timedelta) -> None:
+                    clock.now += advance
+                    report = await pipeline.update()
+                    fetched.append(sorted(o.source_id for o in report.outcomes))
+
+                await cycle(timedelta(0))  # first: everything
+                await cycle(timedelta(minutes=1))  # nothing due
+                await cycle(timedelta(days=3 * 365))  # forward years: one round...
+                await cycle(timedelta(minutes=1))  # ...not a storm
+                await cycle(-timedelta(hours=1))  # back an hour: still fetching
+                await cycle(timedelta(minutes=1))
+                await cycle(timedelta(minutes=30))  # the normal interval from the new clock
+        return fetched
+
+    fetched = asyncio.run(cycles())
+    assert fetched[0] == ["alpha", "gone"]
+    assert fetched[1] == []
+    assert fetched[2] == ["alpha", "gone"] and fetched[3] == []
+    assert "alpha" in fetched[4] and fetched[5] == []
+    assert "alpha" in fetched[6]
+
+
+def test_a_tick_parked_in_the_future_by_a_backward_jump_runs_now(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text("", encoding="utf-8")
+    daemon = Daemon(configuration.load(path))
+
+    async def scenario() -> bool:
+        ran = asyncio.Event()
+        scheduler = AsyncIOScheduler(timezone=UTC)
+
+        async def tick() -> None:
+            ran.set()
+
+        # What the job looks like after the clock went back an hour.
+        later = datetime.now(UTC) + timedelta(hours=1)
+        scheduler.add_job(tick, "interval", id="tick", seconds=60, next_run_time=later,
+                          coalesce=True, max_instances=1, misfire_grace_time=None)  # fmt: skip
+        scheduler.start()
+        daemon._scheduler = scheduler
+        try:
+            daemon._check_clock()
+            await asyncio.wait_for(ran.wait(), 5)
+            return ran.is_set()
+        finally:
+            scheduler.shutdown(wait=False)
+
+    assert asyncio.run(scenario())
