@@ -14,9 +14,8 @@ import click
 
 from aggregator import __version__, config
 from aggregator.errors import AggregatorError, ConfigError
-from aggregator.fetch import Fetcher
 from aggregator.models import SourceState
-from aggregator.pipeline import CycleReport, Pipeline, parser_pool, publish_all
+from aggregator.pipeline import CycleReport, Pipeline, fetcher, parse_workers, publish_all
 from aggregator.store import Store
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -139,19 +138,28 @@ def status(config_path: Path) -> None:
         rows.append(
             (
                 sid,
-                _state_word(state, source.enabled),
+                _state_word(state, source.enabled, now),
                 _ago(state.last_fetch, now),
                 str(state.last_status or "-"),
                 str(state.new_entries),
                 str(state.total_entries),
                 str(state.error_count),
-                _until(state.next_fetch, now) if source.enabled else "-",
+                _until(state.next_fetch, now)
+                if source.enabled and state.retired_at is None
+                else "-",
             )
         )
-        if state.last_error and state.error_count:
+        if state.retired_at is not None:
+            problems.append(
+                f"{sid}: retired ({state.last_error}); its stored articles are kept; remove it "
+                f"from {cfg.path} or change its url"
+            )
+        elif state.last_error and state.error_count:
             problems.append(f"{sid}: {state.last_error}")
         if state.effective_url and state.effective_url != source.url:
-            problems.append(f"{sid}: moved permanently to {state.effective_url}: update {cfg.path}")
+            problems.append(
+                f"{sid}: moved permanently to {state.effective_url}: update its url in {cfg.path}"
+            )
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for row in rows:
         click.echo("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
@@ -159,12 +167,17 @@ def status(config_path: Path) -> None:
         click.echo(line)
 
 
-def _state_word(state: SourceState, enabled: bool) -> str:
+def _state_word(state: SourceState, enabled: bool, now: datetime) -> str:
     if not enabled:
         return "disabled"
+    if state.retired_at is not None:
+        return "retired"
     if state.last_fetch is None:
         return "new"
-    return "failing" if state.error_count else "ok"
+    if state.error_count:
+        since = state.failing_since or state.last_fetch
+        return f"failing since {_span((now - since).total_seconds())}"
+    return "ok"
 
 
 def _ago(when: datetime | None, now: datetime) -> str:
@@ -197,16 +210,6 @@ def _with_store(cfg: config.Config, work: Callable[[Store], T]) -> T:
         raise SystemExit(1) from exc
 
 
-def _fetcher(cfg: config.Config) -> Fetcher:
-    s = cfg.settings
-    return Fetcher(
-        user_agent=s.user_agent,
-        timeout=s.timeout.total_seconds(),
-        max_body_size=s.max_body_size,
-        max_concurrency=s.max_concurrency,
-    )
-
-
 def _with_pipeline(
     cfg: config.Config,
     work: Callable[[Pipeline], Any],
@@ -214,12 +217,11 @@ def _with_pipeline(
     publish: bool,
 ) -> CycleReport:
     async def go(store: Store) -> CycleReport:
-        with parser_pool() as executor:
-            async with _fetcher(cfg) as fetcher:
-                pipeline = Pipeline(cfg, store, fetcher, executor=executor)
-                report: CycleReport = await work(pipeline)
-                if publish:
-                    pipeline.publish()
-                return report
+        async with parse_workers(cfg) as parsers, fetcher(cfg) as http:
+            pipeline = Pipeline(cfg, store, http, parsers=parsers)
+            report: CycleReport = await work(pipeline)
+            if publish:
+                pipeline.publish()
+            return report
 
     return _with_store(cfg, lambda store: asyncio.run(go(store)))

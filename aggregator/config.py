@@ -46,6 +46,11 @@ class Settings:
     timeout: timedelta = timedelta(seconds=30)
     max_body_size: int = 10 * 1024 * 1024
     max_concurrency: int = 16
+    per_host_limit: int = 2
+    per_host_delay: timedelta = timedelta(seconds=1)
+    allow_private_addresses: bool = False
+    parse_timeout: timedelta = timedelta(seconds=30)
+    parse_max_memory: int = 1024 * 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +61,8 @@ class SourceConfig:
     interval: timedelta | None = None  # None: Settings.interval
     tags: tuple[str, ...] = ()
     enabled: bool = True
+    per_host_limit: int | None = None  # None: Settings.per_host_limit
+    allow_private_addresses: bool | None = None  # None: Settings.allow_private_addresses
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +88,11 @@ class Config:
 
     def source_interval(self, source: SourceConfig) -> timedelta:
         return source.interval or self.settings.interval
+
+    def allows_private(self, source: SourceConfig) -> bool:
+        if source.allow_private_addresses is not None:
+            return source.allow_private_addresses
+        return self.settings.allow_private_addresses
 
 
 def load(path: Path) -> Config:
@@ -216,7 +228,8 @@ def _settings(v: _Validator, t: Mapping[str, Any]) -> Settings:
         p,
         {
             "database", "output_dir", "host", "port", "base_url", "user_agent", "interval",
-            "tick", "timeout", "max_body_size", "max_concurrency",
+            "tick", "timeout", "max_body_size", "max_concurrency", "per_host_limit",
+            "per_host_delay", "allow_private_addresses", "parse_timeout", "parse_max_memory",
         },
     )  # fmt: skip
     base = v.path.parent
@@ -246,7 +259,27 @@ def _settings(v: _Validator, t: Mapping[str, Any]) -> Settings:
         timeout=v.duration(t, p, "timeout", timedelta(seconds=1)) or timedelta(seconds=30),
         max_body_size=v.positive_int(t, p, "max_body_size", 10 * 1024 * 1024, 1 << 30),
         max_concurrency=v.positive_int(t, p, "max_concurrency", 16, 1024),
-    )
+        per_host_limit=v.positive_int(t, p, "per_host_limit", 2, 1024),
+        per_host_delay=_or(v.duration(t, p, "per_host_delay", timedelta(0)), timedelta(seconds=1)),
+        allow_private_addresses=v.get(t, p, "allow_private_addresses", bool, False),
+        parse_timeout=v.duration(t, p, "parse_timeout", timedelta(seconds=1))
+        or timedelta(seconds=30),
+        parse_max_memory=_at_least(
+            v, p, "parse_max_memory", v.positive_int(t, p, "parse_max_memory", 1 << 30, 1 << 40),
+            minimum=16 << 20, default=1 << 30,
+        ),
+    )  # fmt: skip
+
+
+def _at_least(v: _Validator, p: str, key: str, value: int, *, minimum: int, default: int) -> int:
+    if value < minimum:
+        v.problem(f"{p}.{key}", f"must be at least {minimum}, got {value}")
+        return default
+    return value
+
+
+def _or(value: timedelta | None, default: timedelta) -> timedelta:
+    return default if value is None else value  # a zero duration is a value
 
 
 def _sources(v: _Validator, table: Mapping[str, Any]) -> dict[str, SourceConfig]:
@@ -263,7 +296,11 @@ def _sources(v: _Validator, table: Mapping[str, Any]) -> dict[str, SourceConfig]
         if (other := seen_ids.get(sid.lower())) is not None:
             v.problem(p, f"duplicate of sources.{other} (ids are compared case-insensitively)")
         seen_ids[sid.lower()] = sid
-        v.known_keys(t, p, {"url", "title", "interval", "tags", "enabled"})
+        v.known_keys(
+            t, p,
+            {"url", "title", "interval", "tags", "enabled", "per_host_limit",
+             "allow_private_addresses"},
+        )  # fmt: skip
         if "url" not in t:
             v.problem(f"{p}.url", "missing (the feed's address)")
             continue
@@ -281,6 +318,10 @@ def _sources(v: _Validator, table: Mapping[str, Any]) -> dict[str, SourceConfig]
             interval=v.duration(t, p, "interval", timedelta(seconds=60)),
             tags=v.strings(t, p, "tags"),
             enabled=v.get(t, p, "enabled", bool, True),
+            per_host_limit=(
+                v.positive_int(t, p, "per_host_limit", 2, 1024) if "per_host_limit" in t else None
+            ),
+            allow_private_addresses=v.get(t, p, "allow_private_addresses", bool, None),
         )
     return sources
 

@@ -17,8 +17,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from aggregator import serve
 from aggregator.config import Config, with_listen_address
 from aggregator.errors import AggregatorError
-from aggregator.fetch import Fetcher
-from aggregator.pipeline import Pipeline, parser_pool
+from aggregator.pipeline import Pipeline, fetcher, parse_workers
 from aggregator.publish import clean_stale_temp_files
 from aggregator.store import Store
 
@@ -50,21 +49,16 @@ class Daemon:
         removed = clean_stale_temp_files(settings.output_dir)
         if removed:
             log.info("removed %d temporary files left by an interrupted publish", removed)
-        executor = parser_pool()
+        parsers = parse_workers(self.config)
         try:
-            async with Fetcher(
-                user_agent=settings.user_agent,
-                timeout=settings.timeout.total_seconds(),
-                max_body_size=settings.max_body_size,
-                max_concurrency=settings.max_concurrency,
-            ) as fetcher:
+            async with parsers, fetcher(self.config) as http:
                 server = await serve.start(
                     settings.output_dir, self.host, self.port,
                     max_age=int(settings.tick.total_seconds()),
                 )  # fmt: skip
                 # Feeds link to where they are served (port 0 is known only now).
                 self.config = with_listen_address(self.config, self.host, server.port)
-                pipeline = Pipeline(self.config, store, fetcher, executor=executor)
+                pipeline = Pipeline(self.config, store, http, parsers=parsers)
                 scheduler = AsyncIOScheduler(timezone=UTC)
                 scheduler.add_job(
                     self._tick, "interval", args=(pipeline,),
@@ -81,7 +75,7 @@ class Daemon:
                     await self._finish_cycle()
                     await server.stop()
         finally:
-            executor.shutdown(wait=True, cancel_futures=True)
+            parsers.close()
             store.close()
         log.info("stopped")
         return 0

@@ -114,7 +114,16 @@ def _from_feedparser(result: Any, body: bytes, url: str) -> ParsedFeed:
         entries=tuple(_entry(entry, url, inherited) for entry in entries),
         format=version,
         warning=_describe(problem) if problem is not None else None,
+        ttl=_ttl(_str(feed, "ttl")),
     )
+
+
+def _ttl(value: str) -> int | None:
+    """RSS <ttl> in minutes; anything but a plain positive number is ignored."""
+    value = value.strip()
+    if not (value.isascii() and value.isdigit()) or len(value) > 9:
+        return None
+    return int(value) or None
 
 
 def _entry(entry: Any, url: str, inherited: tuple[str, ...]) -> ParsedEntry:

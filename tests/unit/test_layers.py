@@ -19,8 +19,9 @@ OWNERS = {
     "apscheduler": "daemon",
     "aiohttp": "serve",
     "click": "cli",
+    "httpcore": "fetch",
 }
-PURE = {"dedup", "curate"}
+PURE = {"dedup", "curate", "schedule"}
 IMPURE_MODULES = {"socket", "subprocess", "os", "shutil", "urllib.request", "http", "asyncio"}
 
 
