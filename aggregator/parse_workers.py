@@ -176,6 +176,8 @@ def _exchange(conn: Connection, job: tuple[object, ...], timeout: float) -> tupl
 
 def _kill(worker: _Worker) -> None:
     with contextlib.suppress(OSError, ValueError, AttributeError):
+        if worker.process.pid is None:  # never started
+            return
         if worker.process.is_alive():
             worker.process.kill()
         worker.process.join(1.0)
@@ -191,31 +193,36 @@ def _serve(conn: Connection, max_memory: int, cpu_seconds: float) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's business
     _limit_memory(max_memory)
     conn.send(("ready", None))
-    while True:
-        try:
-            body, source_id, url, content_type = conn.recv()
-        except (EOFError, OSError):
-            return
-        _limit_cpu(cpu_seconds)
-        reply: tuple[str, Any]
-        try:
-            reply = (
-                "ok",
-                parse_feed(body, source_id=source_id, url=url, content_type=content_type),
-            )
-        except MemoryError:
-            reply = ("memory", None)
-        except SourceError as exc:
-            reply = ("error", exc)
-        except Exception:  # a bug, or a library failing in a way nobody foresaw
-            reply = ("crash", traceback.format_exc(limit=20))
-        del body
-        try:
-            conn.send(reply)
-        except MemoryError:
+    ran_out = False
+    try:
+        while _serve_one(conn, cpu_seconds):
+            pass
+    except MemoryError:  # receiving, parsing or answering
+        ran_out = True
+    if ran_out:  # outside the handler, so the traceback's frames (and the document) are freed
+        with contextlib.suppress(Exception):
             conn.send(("memory", None))
-        if reply[0] == "memory":
-            return  # a heap that ran out is not trusted with another document
+    # Either way this worker ends: a heap that ran out is not trusted again.
+
+
+def _serve_one(conn: Connection, cpu_seconds: float) -> bool:
+    try:
+        body, source_id, url, content_type = conn.recv()
+    except (EOFError, OSError):
+        return False
+    _limit_cpu(cpu_seconds)
+    reply: tuple[str, Any]
+    try:
+        reply = ("ok", parse_feed(body, source_id=source_id, url=url, content_type=content_type))
+    except SourceError as exc:
+        reply = ("error", exc)
+    except MemoryError:
+        raise
+    except Exception:  # a bug, or a library failing in a way nobody foresaw
+        reply = ("crash", traceback.format_exc(limit=20))
+    del body
+    conn.send(reply)
+    return True
 
 
 def _limit_memory(budget: int) -> None:

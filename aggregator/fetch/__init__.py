@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import math
+import ssl
 import zlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -81,6 +82,7 @@ class Fetcher:
         per_host_delay: float = 1.0,
         allow_private: bool = False,
         resolver: Resolver = system_resolver,
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         if timeout <= 0 or max_body_size < 1 or max_concurrency < 1 or per_host_limit < 1:
             raise ValueError(
@@ -94,6 +96,7 @@ class Fetcher:
         self._per_host_delay = per_host_delay
         self._allow_private = allow_private
         self._resolver = resolver
+        self._ssl_context = ssl_context  # None: the system's trust store via httpx
         # Keyed on the address policy: a pooled connection opened for a source allowed
         # private addresses must never serve one that is not.
         self._shards: dict[bool, list[_Shard]] = {}
@@ -136,7 +139,7 @@ class Fetcher:
         transport._pool = connection_pool(
             self._resolver,
             allow_private=allow_private,
-            ssl_context=httpx.create_ssl_context(trust_env=False),
+            ssl_context=self._ssl_context or httpx.create_ssl_context(trust_env=False),
             connections=CONNECTIONS_PER_CLIENT,
         )
         return httpx.AsyncClient(

@@ -95,7 +95,10 @@ class VettingBackend(httpcore.AsyncNetworkBackend):
             literal: IPAddress | None = ipaddress.ip_address(host.strip("[]"))
         except ValueError:
             literal = None
-        addresses = [str(literal)] if literal is not None else await self._resolver(host, 0)
+        try:
+            addresses = [str(literal)] if literal is not None else await self._resolver(host, 0)
+        except OSError as exc:  # a resolver may raise socket.gaierror itself
+            raise ResolveFailed(f"cannot resolve {host}: {exc}") from exc
         if not addresses:
             raise ResolveFailed(f"{host} resolves to no address")
         if not self.allow_private:
