@@ -25,7 +25,8 @@ from aggregator.models import StoredEntry, Story
 from aggregator.pipeline import (
     CycleReport,
     Pipeline,
-    parser_pool,
+    fetcher,
+    parse_workers,
     probe,
     publish_all,
     source_infos,
@@ -393,10 +394,17 @@ def _print_status(report: dict[str, Any], now: datetime) -> None:
                 str(s["last_status"] or "-"),
                 str(s["new_entries_last_fetch"]),
                 str(s["total_entries"]),
-                _until(_when(s["next_fetch"]), now) if s["enabled"] else "-",
+                _until(_when(s["next_fetch"]), now)
+                if s["enabled"] and s["state"] != "retired"
+                else "-",
             )
         )
-        if s["last_error"]:
+        if s["state"] == "retired":
+            problems.append(
+                f"{s['id']}: retired ({s['last_error']}); its stored articles are kept; "
+                "remove it from the config or change its url"
+            )
+        elif s["last_error"]:
             problems.append(f"{s['id']}: {s['last_error']} ({s['errors_in_a_row']} in a row)")
         if s["effective_url"] and s["effective_url"] != s["url"]:
             problems.append(
@@ -484,16 +492,6 @@ def _with_store(cfg: config.Config, work: Callable[[Store], T]) -> T:
         raise SystemExit(1) from exc
 
 
-def _fetcher(cfg: config.Config) -> Fetcher:
-    s = cfg.settings
-    return Fetcher(
-        user_agent=s.user_agent,
-        timeout=s.timeout.total_seconds(),
-        max_body_size=s.max_body_size,
-        max_concurrency=s.max_concurrency,
-    )
-
-
 def _with_pipeline(
     cfg: config.Config,
     work: Callable[[Pipeline], Any],
@@ -501,16 +499,15 @@ def _with_pipeline(
     publish: bool,
 ) -> CycleReport:
     async def go(store: Store) -> CycleReport:
-        with parser_pool() as executor:
-            async with _fetcher(cfg) as fetcher:
-                pipeline = Pipeline(cfg, store, fetcher, executor=executor)
-                report: CycleReport = await work(pipeline)
-                # Unchanged entries give unchanged feeds: skip re-curating the archive
-                # unless nothing was ever published here (`publish` forces it).
-                first = not (cfg.settings.output_dir / "index.html").exists()
-                if publish and (report.changed or first):
-                    pipeline.publish()
-                return report
+        async with parse_workers(cfg) as parsers, fetcher(cfg) as http:
+            pipeline = Pipeline(cfg, store, http, parsers=parsers)
+            report: CycleReport = await work(pipeline)
+            # Unchanged entries give unchanged feeds: skip re-curating the archive
+            # unless nothing was ever published here (`publish` forces it).
+            first = not (cfg.settings.output_dir / "index.html").exists()
+            if publish and (report.changed or first):
+                pipeline.publish()
+            return report
 
     return _with_store(cfg, lambda store: asyncio.run(go(store)))
 
@@ -571,6 +568,12 @@ def sources_list(config_path: Path) -> None:
     type=click.IntRange(min=1),
     help="URL is a page advertising several feeds: add the Nth one listed.",
 )
+@click.option(
+    "--allow-private",
+    is_flag=True,
+    help="The feed is on a private or loopback address (a LAN server): allow it for this "
+    "source (writes allow_private_addresses = true).",
+)
 def sources_add(
     config_path: Path,
     url: str,
@@ -579,6 +582,7 @@ def sources_add(
     tags: tuple[str, ...],
     topic: str | None,
     pick: int | None,
+    allow_private: bool,
 ) -> None:
     """Fetch URL, check that it is a feed, and add it to the configuration.
 
@@ -589,7 +593,8 @@ def sources_add(
     if not config.is_http_url(url):
         raise click.UsageError(f"expected an http:// or https:// URL, got {url!r}")
     try:
-        found = _with_fetcher(cfg, lambda f: probe(f, url))
+        private = True if allow_private else None  # None: the configured policy
+        found = _with_fetcher(cfg, lambda f: probe(f, url, allow_private=private))
         if found.feed is None:
             for n, candidate in enumerate(found.candidates, start=1):
                 click.echo(f"{n}. {candidate}")
@@ -604,7 +609,7 @@ def sources_add(
             if index >= len(found.candidates):
                 raise click.UsageError(f"--pick {pick}: the page lists {len(found.candidates)}")
             chosen = found.candidates[index]
-            found = _with_fetcher(cfg, lambda f: probe(f, chosen))
+            found = _with_fetcher(cfg, lambda f: probe(f, chosen, allow_private=private))
             if found.feed is None:
                 raise SourceError("(new)", chosen, "an HTML page, not a feed")
     except SourceError as exc:
@@ -613,7 +618,9 @@ def sources_add(
     feed = found.feed
     assert feed is not None
     sid = source_id or suggest_id(title or feed.title, found.url, cfg.sources)
-    new = NewSource(id=sid, url=found.url, title=title, tags=tags)
+    new = NewSource(
+        id=sid, url=found.url, title=title, tags=tags, allow_private_addresses=allow_private
+    )
     _edit(lambda: add_sources(config_path, [new], topic=topic))
     click.echo(
         f"added source {sid}: {found.url} ({feed.title or 'untitled'}, "
@@ -678,7 +685,7 @@ def _table(rows: Sequence[tuple[str, ...]]) -> None:
 
 def _with_fetcher(cfg: config.Config, work: Callable[[Fetcher], Awaitable[T]]) -> T:
     async def go() -> T:
-        async with _fetcher(cfg) as fetcher:
-            return await work(fetcher)
+        async with fetcher(cfg) as http:
+            return await work(http)
 
     return asyncio.run(go())

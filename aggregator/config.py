@@ -57,6 +57,11 @@ class Settings:
     # Database retention per source; a source's own keys override these.
     retention_max_age: timedelta | None = DEFAULT_RETENTION_MAX_AGE
     retention_max_count: int = DEFAULT_RETENTION_MAX_COUNT
+    per_host_limit: int = 2
+    per_host_delay: timedelta = timedelta(seconds=1)
+    allow_private_addresses: bool = False
+    parse_timeout: timedelta = timedelta(seconds=30)
+    parse_max_memory: int = 1024 * 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +74,8 @@ class SourceConfig:
     enabled: bool = True
     retention_max_age: timedelta | None = None  # None: Settings.retention_max_age
     retention_max_count: int | None = None  # None: Settings.retention_max_count
+    per_host_limit: int | None = None  # None: Settings.per_host_limit
+    allow_private_addresses: bool | None = None  # None: Settings.allow_private_addresses
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +128,11 @@ class Config:
         age = source.retention_max_age if source.retention_max_age else s.retention_max_age
         count = source.retention_max_count or s.retention_max_count
         return age, count
+
+    def allows_private(self, source: SourceConfig) -> bool:
+        if source.allow_private_addresses is not None:
+            return source.allow_private_addresses
+        return self.settings.allow_private_addresses
 
 
 def load(path: Path) -> Config:
@@ -257,7 +269,8 @@ def _settings(v: _Validator, t: Mapping[str, Any]) -> Settings:
         {
             "database", "output_dir", "host", "port", "base_url", "user_agent", "interval",
             "tick", "timeout", "max_body_size", "max_concurrency", "hub",
-            "retention_max_age", "retention_max_count",
+            "retention_max_age", "retention_max_count", "per_host_limit",
+            "per_host_delay", "allow_private_addresses", "parse_timeout", "parse_max_memory",
         },
     )  # fmt: skip
     base = v.path.parent
@@ -292,7 +305,27 @@ def _settings(v: _Validator, t: Mapping[str, Any]) -> Settings:
         retention_max_count=v.positive_int(
             t, p, "retention_max_count", DEFAULT_RETENTION_MAX_COUNT, 10_000_000
         ),
-    )
+        per_host_limit=v.positive_int(t, p, "per_host_limit", 2, 1024),
+        per_host_delay=_or(v.duration(t, p, "per_host_delay", timedelta(0)), timedelta(seconds=1)),
+        allow_private_addresses=v.get(t, p, "allow_private_addresses", bool, False),
+        parse_timeout=v.duration(t, p, "parse_timeout", timedelta(seconds=1))
+        or timedelta(seconds=30),
+        parse_max_memory=_at_least(
+            v, p, "parse_max_memory", v.positive_int(t, p, "parse_max_memory", 1 << 30, 1 << 40),
+            minimum=16 << 20, default=1 << 30,
+        ),
+    )  # fmt: skip
+
+
+def _at_least(v: _Validator, p: str, key: str, value: int, *, minimum: int, default: int) -> int:
+    if value < minimum:
+        v.problem(f"{p}.{key}", f"must be at least {minimum}, got {value}")
+        return default
+    return value
+
+
+def _or(value: timedelta | None, default: timedelta) -> timedelta:
+    return default if value is None else value  # a zero duration is a value
 
 
 def _retention_age(
@@ -322,7 +355,7 @@ def _sources(v: _Validator, table: Mapping[str, Any]) -> dict[str, SourceConfig]
             t,
             p,
             {"url", "title", "interval", "tags", "enabled", "retention_max_age",
-             "retention_max_count"},
+             "retention_max_count", "per_host_limit", "allow_private_addresses"},
         )  # fmt: skip
         if "url" not in t:
             v.problem(f"{p}.url", "missing (the feed's address)")
@@ -345,6 +378,10 @@ def _sources(v: _Validator, table: Mapping[str, Any]) -> dict[str, SourceConfig]
             retention_max_count=v.positive_int(t, p, "retention_max_count", 0, 10_000_000)
             if "retention_max_count" in t
             else None,
+            per_host_limit=(
+                v.positive_int(t, p, "per_host_limit", 2, 1024) if "per_host_limit" in t else None
+            ),
+            allow_private_addresses=v.get(t, p, "allow_private_addresses", bool, None),
         )
     return sources
 

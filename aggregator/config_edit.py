@@ -36,6 +36,7 @@ class NewSource:
     url: str
     title: str | None = None
     tags: tuple[str, ...] = ()
+    allow_private_addresses: bool = False  # written only when true
 
 
 def suggest_id(title: str | None, url: str, taken: Iterable[str]) -> str:
@@ -134,6 +135,8 @@ def _append_source(table: Table | InlineTable, source: NewSource) -> None:
         values["title"] = source.title
     if source.tags:
         values["tags"] = list(source.tags)
+    if source.allow_private_addresses:
+        values["allow_private_addresses"] = True
     children = [v for v in table.values() if isinstance(v, Table | InlineTable)]
     if isinstance(table, InlineTable) or (children and isinstance(children[-1], InlineTable)):
         inline = tomlkit.inline_table()

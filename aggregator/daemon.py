@@ -29,12 +29,11 @@ from aggregator.clockjumps import tick_stalled
 from aggregator.config import Config, with_listen_address
 from aggregator.crashpoint import crash_point
 from aggregator.errors import AggregatorError, PublishError
-from aggregator.fetch import Fetcher
 from aggregator.instancelock import InstanceLock, lock_paths
 from aggregator.live_config import ConfigWatcher
 from aggregator.metrics import Metrics
 from aggregator.models import CycleStats
-from aggregator.pipeline import CycleReport, Pipeline, hub_pings, parser_pool
+from aggregator.pipeline import CycleReport, Pipeline, fetcher, hub_pings, parse_workers
 from aggregator.publish import clean_stale_temp_files
 from aggregator.store import Store
 from aggregator.websub import HubNotifier
@@ -96,14 +95,9 @@ class Daemon:
         if removed:
             log.info("removed %d temporary files left by an interrupted publish", removed)
         self.metrics.config_reload(True, self._watcher.status.loaded_at)
-        executor = parser_pool()
+        parsers = parse_workers(self.config)
         try:
-            async with Fetcher(
-                user_agent=settings.user_agent,
-                timeout=settings.timeout.total_seconds(),
-                max_body_size=settings.max_body_size,
-                max_concurrency=settings.max_concurrency,
-            ) as fetcher:
+            async with parsers, fetcher(self.config) as http:
                 server = await serve.start(
                     settings.output_dir, self.host, self.port,
                     max_age=int(settings.tick.total_seconds()),
@@ -112,7 +106,7 @@ class Daemon:
                 # Feeds link to where they are served (port 0 is known only now).
                 self.port = server.port
                 self.config = with_listen_address(self.config, self.host, server.port)
-                pipeline = self._pipeline = Pipeline(self.config, store, fetcher, executor=executor)
+                pipeline = self._pipeline = Pipeline(self.config, store, http, parsers=parsers)
                 scheduler = self._scheduler = AsyncIOScheduler(timezone=UTC)
                 scheduler.add_job(
                     self._tick, "interval", args=(pipeline,), id=_TICK_JOB,
@@ -133,7 +127,7 @@ class Daemon:
                         self._pings.cancel()  # pings are a courtesy: never hold up a stop
                     await server.stop()
         finally:
-            executor.shutdown(wait=True, cancel_futures=True)
+            parsers.close()
             store.close()
         log.info("stopped")
         return 0

@@ -15,8 +15,6 @@ from aggregator.config import Config
 from aggregator.models import SourceState
 from aggregator.store import Store
 
-GONE = 410
-
 
 @dataclass(frozen=True, slots=True)
 class ConfigStatus:
@@ -34,20 +32,16 @@ class ConfigStatus:
 
 
 def condition(state: SourceState | None, enabled: bool) -> tuple[str, datetime | None]:
-    """(state word, since when): disabled, new, ok, failing or retired.
-
-    Derived from stored columns alone: "failing since" is the last success (or
-    never), "retired" is a last answer of HTTP 410 Gone.
-    """
+    """(state word, since when): disabled, new, ok, failing or retired."""
     if not enabled:
         return "disabled", None
+    if state is not None and state.retired_at is not None:
+        return "retired", state.retired_at
     if state is None or state.last_fetch is None:
         return "new", None
     if state.error_count == 0:
         return "ok", state.last_success
-    if state.last_status == GONE:
-        return "retired", state.last_fetch
-    return "failing", state.last_success
+    return "failing", state.failing_since or state.last_success
 
 
 def snapshot(

@@ -41,6 +41,7 @@ class ParsedFeed:
     entries: tuple[ParsedEntry, ...]
     format: str = ""  # e.g. "rss20", "atom10" (feedparser's version string)
     warning: str | None = None  # a recovered problem (feedparser's bozo), for the log
+    ttl: int | None = None  # RSS <ttl>: minutes the publisher asks us to wait
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +67,10 @@ class NotModified:
     url: str
     etag: str | None = None
     last_modified: str | None = None
+    # As in FetchResult: set when every redirect on the way was permanent.
+    permanent_url: str | None = None
+    # Cache hints for scheduling; not part of what the answer means.
+    headers: Mapping[str, str] = field(default_factory=dict, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +126,11 @@ class SourceState:
     next_fetch: datetime | None = None
     new_entries: int = 0  # in the last successful fetch
     total_entries: int = 0
+    failing_since: datetime | None = None  # the first failure since the last success
+    retired_at: datetime | None = None  # 410 Gone: no more requests
+    redirect_url: str | None = None  # a permanent redirect target not yet trusted
+    redirect_count: int = 0  # consecutive fetches that were redirected there
+    feed_ttl: int | None = None  # the feed's <ttl>, minutes
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,34 +5,39 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import functools
 import hashlib
 import logging
-import multiprocessing
-import os
 import random
-import signal
 import time
 from collections.abc import Callable, Collection
-from concurrent.futures import Executor, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from aggregator import curate, dedup, publish
+from aggregator import curate, dedup, publish, schedule
 from aggregator.clockjumps import is_due
 from aggregator.config import Config, SourceConfig
 from aggregator.crashpoint import crash_point
-from aggregator.errors import FetchError, Gone, ParseError, RateLimited, SourceError
+from aggregator.errors import FetchError, Gone, RateLimited, SourceError
 from aggregator.fetch import Fetcher
-from aggregator.models import NotModified, ParsedFeed, SourceState, Story, TopicStats
+from aggregator.models import (
+    FetchResult,
+    NotModified,
+    ParsedFeed,
+    SourceState,
+    Story,
+    TopicStats,
+)
 from aggregator.parse import feed_links, parse_feed
+from aggregator.parse_workers import ParseWorkers
 from aggregator.store import Store
 
 log = logging.getLogger(__name__)
 
-MAX_BACKOFF = timedelta(hours=24)
+# A permanent redirect is trusted (and the source fetched from its target) once it
+# has been seen on this many consecutive fetches: one misconfigured deploy must not
+# move a source for good.
+PERMANENT_AFTER = 3
 
 
 def utc_now() -> datetime:
@@ -66,13 +71,6 @@ class CycleReport:
         return [o for o in self.outcomes if o.error is not None]
 
 
-def backoff(interval: timedelta, errors: int, rng: random.Random) -> timedelta:
-    """Exponential in the number of consecutive errors, capped, with jitter so
-    sources that failed together do not retry together."""
-    base: timedelta = min(interval * (2 ** min(max(errors - 1, 0), 16)), MAX_BACKOFF)
-    return base * rng.uniform(0.9, 1.1)
-
-
 class Pipeline:
     def __init__(
         self,
@@ -81,17 +79,20 @@ class Pipeline:
         fetcher: Fetcher,
         *,
         clock: Callable[[], datetime] = utc_now,
-        executor: Executor | None = None,
+        parsers: ParseWorkers | None = None,
         rng: random.Random | None = None,
     ) -> None:
         self.config = config
         self.store = store
         self.fetcher = fetcher
         self.clock = clock
-        self.executor = executor
+        self.parsers = parsers  # None: parse in this process (tests)
         self.rng = rng or random.Random()
 
-    def due_sources(self, *, everything: bool = False) -> list[SourceConfig]:
+    def due_sources(
+        self, *, everything: bool = False, named: Collection[str] = ()
+    ) -> list[SourceConfig]:
+        """Enabled sources whose time has come; a retired one only when named."""
         now = self.clock()
         states = self.store.source_states()
         due = []
@@ -99,6 +100,8 @@ class Pipeline:
             if not source.enabled:
                 continue
             state = states.get(source.id)
+            if state is not None and state.retired_at is not None and source.id not in named:
+                continue
             if everything or state is None or is_due(state.next_fetch, state.last_fetch, now):
                 due.append(source)
         return due
@@ -112,7 +115,7 @@ class Pipeline:
     ) -> CycleReport:
         """Fetch and store every due source (or all, or the named ones), concurrently."""
         self.store.sync_sources(self.config.sources)
-        sources = self.due_sources(everything=everything or only is not None)
+        sources = self.due_sources(everything=everything or only is not None, named=only or ())
         if only is not None:
             sources = [s for s in sources if s.id in only]
         done = 0
@@ -145,11 +148,15 @@ class Pipeline:
     async def _update_source(self, source: SourceConfig, state: SourceState) -> SourceOutcome:
         url = state.effective_url or source.url
         result = await self.fetcher.fetch(
-            source.id, url, etag=state.etag, last_modified=state.last_modified
-        )
+            source.id, url, etag=state.etag, last_modified=state.last_modified,
+            allow_private=self.config.allows_private(source),
+            per_host_limit=source.per_host_limit,
+        )  # fmt: skip
         crash_point("after-fetch")
         now = self.clock()
-        next_fetch = now + self.config.source_interval(source)
+        interval = self.config.source_interval(source)
+        next_fetch = now + schedule.after_success(interval, result.headers, state.feed_ttl)
+        effective_url = self._track_redirect(source, state, result)
         if isinstance(result, NotModified):
             self.store.record_not_modified(
                 source.id, now=now, status=304, next_fetch=next_fetch,
@@ -165,6 +172,8 @@ class Pipeline:
             )  # fmt: skip
             return SourceOutcome(source.id, "unchanged")
         feed = await self._parse(source.id, result.final_url, result.body, result.content_type)
+        if feed.ttl is not None:
+            next_fetch = now + schedule.after_success(interval, result.headers, feed.ttl)
         if feed.warning:
             log.info("source %s: recovered from a malformed document: %s", source.id, feed.warning)
         stored = self.store.store_entries(
@@ -176,49 +185,70 @@ class Pipeline:
             etag=result.etag,
             last_modified=result.last_modified,
             body_hash=body_hash,
-            effective_url=state.effective_url
-            if result.permanent_url is None
-            else result.permanent_url,
+            effective_url=effective_url,
             feed_title=feed.title or None,
             feed_link=feed.link,
+            feed_ttl=feed.ttl,
         )
-        if result.permanent_url and result.permanent_url != state.effective_url:
-            log.warning(
-                "source %s moved permanently to %s: update its url in %s",
-                source.id, result.permanent_url, self.config.path,
-            )  # fmt: skip
         return SourceOutcome(source.id, "new" if stored.new else "unchanged",
                              stored.new, stored.updated, unchanged=stored.unchanged)  # fmt: skip
+
+    def _track_redirect(
+        self, source: SourceConfig, state: SourceState, result: FetchResult | NotModified
+    ) -> str | None:
+        """Count consecutive fetches redirected permanently to one place; once there are
+        PERMANENT_AFTER of them, that place is where the source is fetched from."""
+        target = result.permanent_url
+        effective = state.effective_url
+        count = state.redirect_count + 1 if target and target == state.redirect_url else 1
+        if target is None:
+            count = 0
+        elif count >= PERMANENT_AFTER and target != effective:
+            effective = target
+            log.warning(
+                "source %s moved permanently to %s (seen on %d fetches in a row): "
+                "fetching it there from now on; update its url in %s",
+                source.id, target, count, self.config.path,
+            )  # fmt: skip
+        if (target, count, effective) != (state.redirect_url, state.redirect_count,
+                                          state.effective_url):  # fmt: skip
+            self.store.record_redirect(
+                source.id, redirect_url=target, redirect_count=count, effective_url=effective
+            )
+        return effective
 
     async def _parse(
         self, source_id: str, url: str, body: bytes, content_type: str | None
     ) -> ParsedFeed:
-        call = functools.partial(
-            parse_feed, body, source_id=source_id, url=url, content_type=content_type
+        if self.parsers is None:
+            return parse_feed(body, source_id=source_id, url=url, content_type=content_type)
+        return await self.parsers.parse(
+            body, source_id=source_id, url=url, content_type=content_type
         )
-        if self.executor is None:
-            return call()
-        try:
-            return await asyncio.get_running_loop().run_in_executor(self.executor, call)
-        except BrokenProcessPool as exc:
-            raise ParseError(source_id, url, "the parser worker died") from exc
 
     def _failed(self, source: SourceConfig, state: SourceState, exc: SourceError) -> SourceOutcome:
         now = self.clock()
         errors = state.error_count + 1
-        delay = backoff(self.config.source_interval(source), errors, self.rng)
-        if isinstance(exc, RateLimited) and exc.retry_after is not None:
-            delay = max(delay, timedelta(seconds=min(exc.retry_after, MAX_BACKOFF.total_seconds())))
+        if isinstance(exc, Gone):
+            self.store.retire(
+                source.id, now=now, status=exc.status, error=f"{exc.kind}: {exc.detail}"
+            )
+            log.warning(
+                "source %s is gone (%s) and is retired: no more requests, its %d stored "
+                "articles are kept; remove it from %s or change its url [%s]",
+                source.id, exc.detail, state.total_entries, self.config.path, exc.url,
+            )  # fmt: skip
+            return SourceOutcome(source.id, exc.kind, error=str(exc))
+        retry_after = exc.retry_after if isinstance(exc, RateLimited) else None
+        delay = schedule.after_failure(
+            self.config.source_interval(source), errors, self.rng, retry_after
+        )
         self.store.record_failure(
             source.id, now=now, status=exc.status, error=f"{exc.kind}: {exc.detail}",
             next_fetch=now + delay,
         )  # fmt: skip
         # Warn on the change of state; repeats of a known failure stay at info.
-        retired = isinstance(exc, Gone) and state.last_status != 410
-        level = logging.WARNING if state.error_count == 0 or retired else logging.INFO
-        if retired:
-            log.log(level, "source %s retired by its publisher (%s): remove it from %s",
-                    source.id, exc.detail, self.config.path)  # fmt: skip
+        level = logging.WARNING if state.error_count == 0 else logging.INFO
         log.log(level, "source %s failed (%d in a row, next try in %s): %s: %s [%s]",
                 source.id, errors, _round(delay), exc.kind, exc.detail, exc.url)  # fmt: skip
         return SourceOutcome(source.id, exc.kind, error=str(exc))
@@ -334,10 +364,12 @@ class Probe:
     candidates: tuple[str, ...] = ()  # the feeds that page advertises
 
 
-async def probe(fetcher: Fetcher, url: str, *, source_id: str = "(new)") -> Probe:
+async def probe(
+    fetcher: Fetcher, url: str, *, source_id: str = "(new)", allow_private: bool | None = None
+) -> Probe:
     """Fetch url once: a feed is parsed (so it is known to work), an HTML page is
     searched for autodiscovery links. Raises SourceError when it is neither."""
-    result = await fetcher.fetch(source_id, url)
+    result = await fetcher.fetch(source_id, url, allow_private=allow_private)
     if isinstance(result, NotModified):  # cannot happen without validators; be explicit
         raise FetchError(source_id, url, "HTTP 304 to an unconditional request")
     address = result.permanent_url or url
@@ -365,15 +397,22 @@ def _round(delta: timedelta) -> timedelta:
     return timedelta(seconds=round(delta.total_seconds()))
 
 
-def _ignore_interrupts() -> None:
-    # Ctrl-C reaches the whole process group; the parent decides how to stop.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+def parse_workers(config: Config, workers: int | None = None) -> ParseWorkers:
+    """Processes that parse feeds under the configured CPU, memory and time limits."""
+    s = config.settings
+    return ParseWorkers(
+        workers, timeout=s.parse_timeout.total_seconds(), max_memory=s.parse_max_memory
+    )
 
 
-def parser_pool(workers: int | None = None) -> ProcessPoolExecutor:
-    """Processes that parse feeds: CPU-bound work off the event loop, on every core."""
-    return ProcessPoolExecutor(
-        max_workers=workers or max(os.cpu_count() or 1, 1),
-        mp_context=multiprocessing.get_context("spawn"),
-        initializer=_ignore_interrupts,
+def fetcher(config: Config) -> Fetcher:
+    s = config.settings
+    return Fetcher(
+        user_agent=s.user_agent,
+        timeout=s.timeout.total_seconds(),
+        max_body_size=s.max_body_size,
+        max_concurrency=s.max_concurrency,
+        per_host_limit=s.per_host_limit,
+        per_host_delay=s.per_host_delay.total_seconds(),
+        allow_private=s.allow_private_addresses,
     )

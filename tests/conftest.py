@@ -21,3 +21,16 @@ def shared_dir() -> Path:
     if not SHARED.is_dir():
         pytest.skip("../shared is not present (a user's clone)")
     return SHARED
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """The hostile suite's numbers: time to the outcome and peak memory, per case."""
+    from tests.integration import test_hostile
+
+    if not test_hostile.RESULTS:
+        return
+    write = terminalreporter.write_line
+    write("")
+    write(f"{'hostile case':44} {'outcome':10} {'seconds':>8} {'peak MB':>8} {'loop lag':>9}")
+    for case, outcome, seconds, peak, lag in test_hostile.RESULTS:
+        write(f"{case:44} {outcome:10} {seconds:8.2f} {peak:8.1f} {lag:9.3f}")

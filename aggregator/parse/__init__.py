@@ -82,11 +82,15 @@ def _parse(body: bytes, url: str, content_type: str | None) -> ParsedFeed:
         utf8 = convert_to_utf8(
             {"content-type": content_type} if content_type else {}, body, encoding
         )
+    except MemoryError:
+        raise  # the worker's memory limit, not the document's fault alone
     except Exception as exc:
         raise NotAFeed(f"undecodable document: {_describe(exc)}") from exc
     body = defuse(utf8)
     try:
         result = feedparser.parse(body, sanitize_html=False, resolve_relative_uris=False)
+    except MemoryError:
+        raise  # the worker's memory limit, not the document's fault alone
     except Exception as exc:  # it raises on some malformed input instead of flagging bozo
         raise NotAFeed(f"feedparser failed: {_describe(exc)}") from exc
     if encoding.get("bozo") and not dict.get(result, "bozo"):
@@ -114,7 +118,16 @@ def _from_feedparser(result: Any, body: bytes, url: str) -> ParsedFeed:
         entries=tuple(_entry(entry, url, inherited) for entry in entries),
         format=version,
         warning=_describe(problem) if problem is not None else None,
+        ttl=_ttl(_str(feed, "ttl")),
     )
+
+
+def _ttl(value: str) -> int | None:
+    """RSS <ttl> in minutes; anything but a plain positive number is ignored."""
+    value = value.strip()
+    if not (value.isascii() and value.isdigit()) or len(value) > 9:
+        return None
+    return int(value) or None
 
 
 def _entry(entry: Any, url: str, inherited: tuple[str, ...]) -> ParsedEntry:

@@ -28,7 +28,8 @@ from aggregator.store.schema import MIGRATIONS
 _STATE_COLUMNS = (
     "id, url, effective_url, feed_title, feed_link, etag, last_modified, body_hash, "
     "last_fetch, last_success, last_status, error_count, last_error, next_fetch, new_entries, "
-    "(SELECT count(*) FROM entries WHERE entries.source_id = sources.id) AS total"
+    "(SELECT count(*) FROM entries WHERE entries.source_id = sources.id) AS total, "
+    "failing_since, retired_at, redirect_url, redirect_count, feed_ttl"
 )
 _ENTRY_COLUMNS = (
     "e.id, e.source_id, e.key, e.story_id, e.guid, e.link, e.canonical_url, e.title, "
@@ -135,7 +136,8 @@ class Store(HistoryMixin):
                     db.execute(
                         "UPDATE sources SET url = ?, effective_url = NULL, etag = NULL, "
                         "last_modified = NULL, body_hash = NULL, next_fetch = NULL, "
-                        "error_count = 0, last_error = NULL WHERE id = ?",
+                        "error_count = 0, last_error = NULL, failing_since = NULL, "
+                        "retired_at = NULL, redirect_url = NULL, redirect_count = 0 WHERE id = ?",
                         (source.url, source.id),
                     )
 
@@ -162,8 +164,8 @@ class Store(HistoryMixin):
             db.execute(
                 "UPDATE sources SET last_fetch = ?, last_success = ?, last_status = ?, "
                 "next_fetch = ?, error_count = 0, last_error = NULL, new_entries = 0, "
-                "etag = coalesce(?, etag), last_modified = coalesce(?, last_modified) "
-                "WHERE id = ?",
+                "etag = coalesce(?, etag), last_modified = coalesce(?, last_modified), "
+                "failing_since = NULL, retired_at = NULL WHERE id = ?",
                 (_ts(now), _ts(now), status, _ts(next_fetch), etag, last_modified, source_id),
             )
 
@@ -174,8 +176,31 @@ class Store(HistoryMixin):
         with self._transaction() as db:
             db.execute(
                 "UPDATE sources SET last_fetch = ?, last_status = ?, last_error = ?, "
-                "error_count = error_count + 1, next_fetch = ? WHERE id = ?",
-                (_ts(now), status, error, _ts(next_fetch), source_id),
+                "error_count = error_count + 1, next_fetch = ?, "
+                "failing_since = coalesce(failing_since, ?) WHERE id = ?",
+                (_ts(now), status, error, _ts(next_fetch), _ts(now), source_id),
+            )
+
+    def retire(self, source_id: str, *, now: datetime, status: int | None, error: str) -> None:
+        """410 Gone: no more requests until its URL changes; its entries stay."""
+        with self._transaction() as db:
+            db.execute(
+                "UPDATE sources SET last_fetch = ?, last_status = ?, last_error = ?, "
+                "error_count = error_count + 1, next_fetch = NULL, retired_at = ?, "
+                "failing_since = coalesce(failing_since, ?) WHERE id = ?",
+                (_ts(now), status, error, _ts(now), _ts(now), source_id),
+            )
+
+    def record_redirect(
+        self, source_id: str, *, redirect_url: str | None, redirect_count: int,
+        effective_url: str | None,
+    ) -> None:  # fmt: skip
+        """Where permanent redirects pointed lately, and the address now trusted."""
+        with self._transaction() as db:
+            db.execute(
+                "UPDATE sources SET redirect_url = ?, redirect_count = ?, effective_url = ? "
+                "WHERE id = ?",
+                (redirect_url, redirect_count, effective_url, source_id),
             )
 
     # -- entries ---------------------------------------------------------
@@ -194,6 +219,7 @@ class Store(HistoryMixin):
         effective_url: str | None,
         feed_title: str | None,
         feed_link: str | None,
+        feed_ttl: int | None = None,
     ) -> StoreResult:
         """Upsert one fetched document's entries and the source's state, atomically.
 
@@ -223,11 +249,11 @@ class Store(HistoryMixin):
                 "UPDATE sources SET last_fetch = ?, last_success = ?, last_status = ?, "
                 "next_fetch = ?, error_count = 0, last_error = NULL, new_entries = ?, "
                 "etag = ?, last_modified = ?, body_hash = ?, effective_url = ?, "
-                "feed_title = coalesce(?, feed_title), feed_link = coalesce(?, feed_link) "
-                "WHERE id = ?",
+                "feed_title = coalesce(?, feed_title), feed_link = coalesce(?, feed_link), "
+                "feed_ttl = ?, failing_since = NULL, retired_at = NULL WHERE id = ?",
                 (
                     stamp, stamp, status, _ts(next_fetch), new, etag, last_modified, body_hash,
-                    effective_url, feed_title, feed_link, source_id,
+                    effective_url, feed_title, feed_link, feed_ttl, source_id,
                 ),
             )  # fmt: skip
         return StoreResult(new=new, updated=updated, unchanged=len(entries) - new - updated)
@@ -425,6 +451,8 @@ def _state(row: Any) -> SourceState:
         etag=row[5], last_modified=row[6], body_hash=row[7], last_fetch=_dt(row[8]),
         last_success=_dt(row[9]), last_status=row[10], error_count=row[11], last_error=row[12],
         next_fetch=_dt(row[13]), new_entries=row[14], total_entries=row[15],
+        failing_since=_dt(row[16]), retired_at=_dt(row[17]), redirect_url=row[18],
+        redirect_count=row[19], feed_ttl=row[20],
     )  # fmt: skip
 
 

@@ -90,4 +90,13 @@ MIGRATIONS: tuple[str, ...] = (
         published TEXT NOT NULL
     );
     """,
+    # 4: source states (failing since, retired), a permanent redirect seen on
+    # consecutive fetches before it is trusted, the feed's own <ttl>.
+    """
+    ALTER TABLE sources ADD COLUMN failing_since TEXT;
+    ALTER TABLE sources ADD COLUMN retired_at TEXT;
+    ALTER TABLE sources ADD COLUMN redirect_url TEXT;
+    ALTER TABLE sources ADD COLUMN redirect_count INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE sources ADD COLUMN feed_ttl INTEGER;
+    """,
 )

@@ -63,6 +63,8 @@ def installation(tmp_path: Path, server: LoopbackServer) -> Path:
         f"""
 [aggregator]
 tick = "1s"
+allow_private_addresses = true  # the sources are on loopback
+per_host_delay = 0
 
 [sources.alpha]
 url = "{server.url("/a.xml")}"

@@ -30,6 +30,7 @@ BASE = """\
 # Hand-written; the daemon must keep running on it when an edit goes wrong.
 [aggregator]
 tick = "1s"
+allow_private_addresses = true
 
 [sources.alpha]
 url = "{alpha}"

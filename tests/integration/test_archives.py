@@ -34,6 +34,7 @@ def make_config(tmp_path: Path, extra: str = "", topic: str = "") -> config.Conf
         f"""
 [aggregator]
 base_url = "{BASE}"
+allow_private_addresses = true
 {extra}
 
 [sources.wire]

@@ -35,6 +35,8 @@ def install(tmp_path: Path, server: LoopbackServer) -> Path:
     server.route("/gone", b"", status=410)
     config = tmp_path / "config.toml"
     config.write_text(
+        # The sources are on loopback, one host: allowed, and no spacing to wait out.
+        "[aggregator]\nallow_private_addresses = true\nper_host_delay = 0\n"
         f'[sources.alpha]\nurl = "{server.url("/a.xml")}"\ntitle = "Alpha"\n'
         f'[sources.gone]\nurl = "{server.url("/gone")}"\n'
         '[sources.off]\nurl = "https://off.example/feed"\nenabled = false\n'
@@ -82,16 +84,19 @@ def test_update_then_status_then_publish(tmp_path: Path, server: LoopbackServer)
     rows = {line.split()[0]: line.split() for line in status.stdout.splitlines() if line}
     assert rows["SOURCE"][:4] == ["SOURCE", "STATE", "SINCE", "LAST"]
     assert rows["alpha"][1] == "ok" and "200" in rows["alpha"]
-    assert rows["gone"][1] == "retired" and "410" in rows["gone"]  # 410 Gone: retired
+    # 410 retires the source: no next attempt, and the operator is told what to do.
+    assert rows["gone"][1] == "retired" and "410" in rows["gone"] and rows["gone"][-1] == "-"
     assert rows["off"][1] == "disabled"
     assert rows["oil"][:2] == ["oil", "1"]  # the topic, with its item count
-    assert "gone: gone: HTTP 410" in status.stdout or "gone: gone:" in status.stdout
+    assert "gone: retired (gone: HTTP 410 Gone); its stored articles are kept" in status.stdout
 
     # Nothing is due now: a second update fetches nothing; --all fetches again (304).
     again = aggregator("update", "--config", str(config), cwd=tmp_path)
     assert "0 sources fetched" in again.stdout
     forced = aggregator("update", "--all", "--config", str(config), cwd=tmp_path)
     assert "alpha: not-modified" in forced.stdout
+    assert "1 sources fetched" in forced.stdout  # not the retired one
+    assert len(server.requests_for("/gone")) == 1
 
     # Editing a topic re-curates the stored archive without fetching.
     requests = len(server.requests)

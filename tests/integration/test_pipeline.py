@@ -12,8 +12,7 @@ import feedparser
 import pytest
 
 from aggregator import config
-from aggregator.fetch import Fetcher
-from aggregator.pipeline import CycleReport, Pipeline, parser_pool
+from aggregator.pipeline import CycleReport, Pipeline, fetcher, parse_workers
 from aggregator.store import Store
 from tests.feeds import Item, atom, rss
 from tests.loopback import LoopbackServer
@@ -42,6 +41,10 @@ def write_config(tmp_path: Path, server: LoopbackServer) -> config.Config:
     text = f"""
 [aggregator]
 base_url = "https://feeds.example/"
+allow_private_addresses = true  # the sources are on loopback
+per_host_delay = 0
+parse_timeout = "10s"
+user_agent = "aggregator-test/1"
 
 [sources.alpha]
 url = "{server.url("/alpha.xml")}"
@@ -79,13 +82,12 @@ def serve_sources(server: LoopbackServer) -> None:
 
 def cycle(cfg: config.Config, store: Store, *, parse_in_pool: bool = False) -> CycleReport:
     async def go() -> CycleReport:
-        async with Fetcher(user_agent="aggregator-test/1", timeout=5, max_body_size=1 << 20,
-                           max_concurrency=4) as fetcher:  # fmt: skip
+        async with fetcher(cfg) as http:
             if parse_in_pool:
-                with parser_pool(1) as pool:
-                    return await Pipeline(cfg, store, fetcher, clock=lambda: NOW,
-                                          executor=pool).update(everything=True)  # fmt: skip
-            return await Pipeline(cfg, store, fetcher, clock=lambda: NOW).update(everything=True)
+                async with parse_workers(cfg, 1) as pool:
+                    return await Pipeline(cfg, store, http, clock=lambda: NOW,
+                                          parsers=pool).update(everything=True)  # fmt: skip
+            return await Pipeline(cfg, store, http, clock=lambda: NOW).update(everything=True)
 
     return asyncio.run(go())
 

@@ -58,6 +58,7 @@ def site(tmp_path: Path) -> Iterator[Running]:
         """
 [aggregator]
 base_url = "https://feeds.example/"
+allow_private_addresses = true
 [sources.wire]
 url = "https://wire.example/feed"
 [topics.oil]

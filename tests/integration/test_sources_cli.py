@@ -16,6 +16,7 @@ HAND_WRITTEN = """\
 # My aggregator.   (a comment the tool must keep)
 [aggregator]
 tick = "60s"   # trailing comment
+allow_private_addresses = true  # the test feeds are on 127.0.0.1
 
 # --- sources ---
 [sources.alpha]
@@ -111,9 +112,13 @@ def test_add_an_html_page_offers_its_feeds(tmp_path: Path, server: LoopbackServe
     assert single.returncode == 2 and "sources.c.url: same URL as sources.b" in single.stderr
     assert "[sources.c]" not in config.read_text(encoding="utf-8")
     fresh = tmp_path / "fresh.toml"
+    blocked = aggregator("sources", "add", server.url("/one"), "--config", str(fresh),
+                         cwd=tmp_path)  # fmt: skip
+    assert blocked.returncode == 1 and "blocked address" in blocked.stderr  # loopback: refused
     single = aggregator("sources", "add", server.url("/one"), "--config", str(fresh),
-                        cwd=tmp_path)  # fmt: skip
+                        "--allow-private", cwd=tmp_path)  # fmt: skip
     assert single.returncode == 0, single.stderr
+    assert tomllib.loads(fresh.read_text())["sources"]["beta-atom"]["allow_private_addresses"]
     assert single.stdout.startswith(f"1. {server.url('/atom.xml')}\nadded source beta-atom")
 
 
@@ -138,10 +143,10 @@ def test_add_starts_a_missing_config_file(tmp_path: Path, server: LoopbackServer
     feeds(server)
     config = tmp_path / "new.toml"
     done = aggregator("sources", "add", server.url("/atom.xml"), "--config", str(config),
-                      cwd=tmp_path)  # fmt: skip
+                      "--allow-private", cwd=tmp_path)  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert tomllib.loads(config.read_text())["sources"] == {
-        "beta-atom": {"url": server.url("/atom.xml")}
+        "beta-atom": {"url": server.url("/atom.xml"), "allow_private_addresses": True}
     }
 
 

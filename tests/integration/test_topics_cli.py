@@ -25,6 +25,7 @@ ITEMS = [
 
 def write_config(path: Path, feed_url: str, topic: str) -> None:
     path.write_text(
+        "[aggregator]\nallow_private_addresses = true\n"
         f'[sources.wire]\nurl = "{feed_url}"\ntitle = "Wire"\ntags = ["news"]\n\n{topic}',
         encoding="utf-8",
     )

@@ -80,6 +80,19 @@ def test_relative_paths_follow_the_config_file_not_the_cwd(
         ("[aggregator]\nbase_url = 'feeds.example'\n", "aggregator.base_url: expected an absolute"),
         ("[aggregator]\nuser_agent = ''\n", "aggregator.user_agent: expected a single"),
         ("[aggregator]\nmax_concurrency = 0\n", "aggregator.max_concurrency: expected an integer"),
+        ("[aggregator]\nper_host_limit = 0\n", "aggregator.per_host_limit: expected an integer"),
+        ("[aggregator]\nper_host_delay = 'often'\n", "aggregator.per_host_delay: expected"),
+        ("[aggregator]\nallow_private_addresses = 1\n", "aggregator.allow_private_addresses"),
+        ("[aggregator]\nparse_timeout = 0\n", "aggregator.parse_timeout: must be at least 1"),
+        ("[aggregator]\nparse_max_memory = 1000\n", "aggregator.parse_max_memory: must be at"),
+        (
+            "[sources.a]\nurl = 'https://x.example/'\nper_host_limit = 0\n",
+            "sources.a.per_host_limit: expected an integer",
+        ),
+        (
+            "[sources.a]\nurl = 'https://x.example/'\nallow_private_addresses = 'yes'\n",
+            "sources.a.allow_private_addresses: expected bool",
+        ),
         ("[sources.a]\ntitle = 'x'\n", "sources.a.url: missing"),
         ("[sources.a]\nurl = 'ftp://x.example/f'\n", "sources.a.url: expected an absolute http"),
         ("[sources.a]\nurl = 'https://x.example:abc/'\n", "sources.a.url: expected an absolute"),
@@ -222,3 +235,22 @@ formats = ["atom", "html"]
     assert "aggregator.hub" in text
     assert "aggregator.retention_max_count" in text
     assert "topics.t.formats[1]" in text and "'html'" in text
+
+
+def test_politeness_and_safety_defaults_and_overrides(tmp_path: Path) -> None:
+    text = (
+        "[sources.a]\nurl = 'https://a.example/'\n"
+        "[sources.b]\nurl = 'http://10.0.0.5/feed'\nper_host_limit = 1\n"
+        "allow_private_addresses = true\n"
+    )
+    cfg = config.load(write(tmp_path, text))
+    s = cfg.settings
+    assert (s.per_host_limit, s.per_host_delay, s.allow_private_addresses) == (
+        2, timedelta(seconds=1), False,
+    )  # fmt: skip
+    assert (s.parse_timeout, s.parse_max_memory) == (timedelta(seconds=30), 1 << 30)
+    a, b = cfg.sources["a"], cfg.sources["b"]
+    assert (a.per_host_limit, cfg.allows_private(a)) == (None, False)
+    assert (b.per_host_limit, cfg.allows_private(b)) == (1, True)
+    zero = config.load(write(tmp_path, "[aggregator]\nper_host_delay = 0\n"))
+    assert zero.settings.per_host_delay == timedelta(0)  # zero is a value, not "unset"

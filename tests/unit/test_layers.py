@@ -21,8 +21,9 @@ OWNERS = {
     "click": "cli",
     "tomlkit": "config_edit",
     "prometheus_client": "metrics",
+    "httpcore": "fetch",
 }
-PURE = {"dedup", "curate", "query", "verdicts", "opml"}
+PURE = {"dedup", "curate", "query", "verdicts", "opml", "schedule"}
 IMPURE_MODULES = {"socket", "subprocess", "os", "shutil", "urllib.request", "http", "asyncio"}
 
 

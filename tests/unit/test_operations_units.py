@@ -3,6 +3,7 @@ jumps, source condition, metrics, locks, JSON logs, backups."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import sqlite3
@@ -104,9 +105,12 @@ def test_condition_from_stored_columns() -> None:
     ok = SourceState("a", "u", last_fetch=T0, last_success=T0, last_status=200)
     failing = SourceState("a", "u", last_fetch=T0, last_success=T0 - timedelta(hours=5),
                           last_status=500, error_count=3)  # fmt: skip
-    gone = SourceState("a", "u", last_fetch=T0, last_status=410, error_count=1)
+    since = T0 - timedelta(hours=4)  # the first failure of the current run
+    failing_since = dataclasses.replace(failing, failing_since=since)
+    gone = SourceState("a", "u", last_fetch=T0, last_status=410, error_count=1, retired_at=T0)
     assert condition(ok, True) == ("ok", T0)
     assert condition(failing, True) == ("failing", T0 - timedelta(hours=5))
+    assert condition(failing_since, True) == ("failing", since)
     assert condition(gone, True) == ("retired", T0)
     assert condition(None, True) == ("new", None)
     assert condition(ok, False) == ("disabled", None)

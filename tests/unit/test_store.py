@@ -166,3 +166,16 @@ def test_a_failed_batch_leaves_nothing_behind(store: Store) -> None:
     with pytest.raises(StorageError):
         put(store, "ghost", [parsed("2", "Two")])  # no such source: foreign key fails
     assert store.entry_count() == 1
+
+
+def test_a_version_1_database_is_upgraded_keeping_its_rows(tmp_path: Path) -> None:
+    path = tmp_path / "db.sqlite"
+    conn = sqlite3.connect(path)
+    conn.executescript(MIGRATIONS[0] + "\nPRAGMA user_version = 1;")
+    conn.execute("INSERT INTO sources (id, url, error_count) VALUES ('s', 'https://s.example/', 2)")
+    conn.commit()
+    conn.close()
+    with Store.open(path) as store:
+        state = store.source_states()["s"]
+    assert (state.url, state.error_count) == ("https://s.example/", 2)
+    assert (state.failing_since, state.retired_at, state.redirect_count) == (None, None, 0)

@@ -1,12 +1,16 @@
-"""HTTP with httpx: conditional GET, manual redirects, a total deadline, bounded bodies.
+"""HTTP with httpx: conditional GET, manual redirects, a total deadline, bounded bodies,
+politeness per host and address safety.
 
-The only module that imports httpx. Every httpx failure leaves as a FetchError.
+The only package that imports httpx (and httpcore, in _address). Every httpx failure
+leaves as a FetchError.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import math
+import ssl
 import zlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -17,7 +21,17 @@ from types import TracebackType
 import httpx
 
 from aggregator.errors import FetchError, Gone, RateLimited
+from aggregator.fetch._address import (
+    BlockedAddress,
+    ResolveFailed,
+    Resolver,
+    connection_pool,
+    system_resolver,
+)
+from aggregator.fetch._hosts import HostGate
 from aggregator.models import FetchResult, NotModified
+
+__all__ = ["ACCEPT", "Fetcher", "Resolver"]
 
 ACCEPT = (
     "application/atom+xml, application/rss+xml, application/feed+json, "
@@ -51,27 +65,61 @@ class _Shard:
 
 
 class Fetcher:
-    """Fetches feeds; use as `async with Fetcher(...) as fetcher:`."""
+    """Fetches feeds; use as `async with Fetcher(...) as fetcher:`.
+
+    Politeness and address safety are on by default: `per_host_limit` requests in
+    flight per host:port with starts `per_host_delay` seconds apart, and no
+    connection to a loopback, private, link-local or other non-global address unless
+    `allow_private` (each overridable per fetch, i.e. per source).
+    """
 
     def __init__(
-        self, *, user_agent: str, timeout: float, max_body_size: int, max_concurrency: int
+        self,
+        *,
+        user_agent: str,
+        timeout: float,
+        max_body_size: int,
+        max_concurrency: int,
+        per_host_limit: int = 2,
+        per_host_delay: float = 1.0,
+        allow_private: bool = False,
+        resolver: Resolver = system_resolver,
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
-        if timeout <= 0 or max_body_size < 1 or max_concurrency < 1:
-            raise ValueError("timeout, max_body_size and max_concurrency must be positive")
+        if timeout <= 0 or max_body_size < 1 or max_concurrency < 1 or per_host_limit < 1:
+            raise ValueError(
+                "timeout, max_body_size, max_concurrency and per_host_limit must be positive"
+            )
         self._user_agent = user_agent
         self._timeout = timeout
         self._max_body_size = max_body_size
         self._max_concurrency = max_concurrency
-        self._shards: list[_Shard] = []
+        self._per_host_limit = per_host_limit
+        self._per_host_delay = per_host_delay
+        self._allow_private = allow_private
+        self._resolver = resolver
+        self._ssl_context = ssl_context  # None: the system's trust store via httpx
+        # Keyed on the address policy: a pooled connection opened for a source allowed
+        # private addresses must never serve one that is not.
+        self._shards: dict[bool, list[_Shard]] = {}
         self._semaphore = asyncio.Semaphore(max_concurrency)
+        self._hosts = HostGate(per_host_delay)
 
     async def __aenter__(self) -> Fetcher:
         # One big AsyncClient scans its whole pool on every request; small ones are faster.
         count = math.ceil(self._max_concurrency / CONNECTIONS_PER_CLIENT)
-        self._shards = [
-            _Shard(self._client(), asyncio.Semaphore(CONNECTIONS_PER_CLIENT)) for _ in range(count)
-        ]
-        self._semaphore = asyncio.Semaphore(self._max_concurrency)  # bound to this event loop
+        self._shards = {
+            policy: [
+                _Shard(
+                    self._client(allow_private=policy), asyncio.Semaphore(CONNECTIONS_PER_CLIENT)
+                )
+                for _ in range(count)
+            ]
+            for policy in (False, True)
+        }
+        # Bound to this event loop.
+        self._semaphore = asyncio.Semaphore(self._max_concurrency)
+        self._hosts = HostGate(self._per_host_delay)
         return self
 
     async def __aexit__(
@@ -80,12 +128,24 @@ class Fetcher:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        shards, self._shards = self._shards, []
-        for shard in shards:
-            await shard.client.aclose()
+        shards, self._shards = self._shards, {}
+        for group in shards.values():
+            for shard in group:
+                await shard.client.aclose()
 
-    def _client(self) -> httpx.AsyncClient:
+    def _client(self, *, allow_private: bool) -> httpx.AsyncClient:
+        transport = httpx.AsyncHTTPTransport(trust_env=False)
+        # httpx has no parameter for httpcore's network backend, which is where the
+        # address check must sit (see _address); tests/integration/test_hostile.py
+        # proves the swapped pool is the one used.
+        transport._pool = connection_pool(
+            self._resolver,
+            allow_private=allow_private,
+            ssl_context=self._ssl_context or httpx.create_ssl_context(trust_env=False),
+            connections=CONNECTIONS_PER_CLIENT,
+        )
         return httpx.AsyncClient(
+            transport=transport,
             headers={
                 "User-Agent": self._user_agent,
                 "Accept": ACCEPT,
@@ -109,8 +169,14 @@ class Fetcher:
         *,
         etag: str | None = None,
         last_modified: str | None = None,
+        allow_private: bool | None = None,
+        per_host_limit: int | None = None,
     ) -> FetchResult | NotModified:
-        """GET `url`; raise FetchError (RateLimited, Gone) when it fails."""
+        """GET `url`; raise FetchError (RateLimited, Gone) when it fails.
+
+        `allow_private` and `per_host_limit` override the Fetcher's defaults for this
+        one source.
+        """
         if not self._shards:
             raise RuntimeError("Fetcher used outside `async with`")
         try:
@@ -125,29 +191,39 @@ class Fetcher:
             conditional[b"If-None-Match"] = _header_bytes(etag)
         if last_modified:
             conditional[b"If-Modified-Since"] = _header_bytes(last_modified)
-        key = f"{target.host}:{target.port}".encode()
-        shard = self._shards[zlib.crc32(key) % len(self._shards)]
+        private = self._allow_private if allow_private is None else allow_private
+        limit = per_host_limit or self._per_host_limit
         # Waiting for a slot is not the server's fault: the deadline starts after it.
-        async with shard.slots, self._semaphore:
+        async with self._hosts.slot(_host_key(target), limit), self._semaphore:
             try:
                 async with asyncio.timeout(self._timeout):
-                    result = await self._follow(shard.client, source_id, url, target, conditional)
+                    result = await self._follow(source_id, url, target, conditional, private)
             except (TimeoutError, httpx.TimeoutException) as exc:
                 raise FetchError(source_id, url, f"timed out after {self._timeout:g}s") from exc
+            except BlockedAddress as exc:
+                hint = "" if private else " (allow_private_addresses is off)"
+                raise FetchError(source_id, url, f"blocked address: {exc}{hint}") from exc
+            except ResolveFailed as exc:
+                raise FetchError(source_id, url, f"DNS: {exc}") from exc
             except (httpx.HTTPError, httpx.InvalidURL, OSError) as exc:
                 raise FetchError(source_id, url, _describe(exc)) from exc
         if isinstance(result, NotModified):
             # A 304 need not repeat the validators; keep the ones that worked.
-            return NotModified(
-                url=url,
+            return dataclasses.replace(
+                result,
                 etag=result.etag or etag or None,
                 last_modified=result.last_modified or last_modified or None,
             )
         return result
 
+    def _shard(self, url: httpx.URL, allow_private: bool) -> _Shard:
+        group = self._shards[allow_private]
+        return group[zlib.crc32(_host_key(url).encode()) % len(group)]
+
     async def ping_hub(self, hub: str, topic_url: str) -> int:
         """Tell a WebSub hub that `topic_url` changed (hub.mode=publish); return
-        the hub's status. Raise FetchError unless it answers 2xx."""
+        the hub's status. Raise FetchError unless it answers 2xx. The hub gets the
+        same address policy as sources (`allow_private_addresses`)."""
         if not self._shards:
             raise RuntimeError("Fetcher used outside `async with`")
         try:
@@ -156,7 +232,7 @@ class Fetcher:
             raise FetchError(WEBSUB, hub, f"invalid URL: {exc}") from exc
         if not _is_http(target):
             raise FetchError(WEBSUB, hub, "not an absolute http(s) URL")
-        shard = self._shards[0]
+        shard = self._shard(target, self._allow_private)
         async with shard.slots, self._semaphore:
             try:
                 async with asyncio.timeout(self._timeout):
@@ -166,6 +242,10 @@ class Fetcher:
                     await response.aclose()  # the body says nothing we need
             except (TimeoutError, httpx.TimeoutException) as exc:
                 raise FetchError(WEBSUB, hub, f"timed out after {self._timeout:g}s") from exc
+            except BlockedAddress as exc:
+                raise FetchError(WEBSUB, hub, f"blocked address: {exc}") from exc
+            except ResolveFailed as exc:
+                raise FetchError(WEBSUB, hub, f"DNS: {exc}") from exc
             except (httpx.HTTPError, httpx.InvalidURL, OSError) as exc:
                 raise FetchError(WEBSUB, hub, _describe(exc)) from exc
         if not 200 <= response.status_code < 300:
@@ -175,60 +255,86 @@ class Fetcher:
 
     async def _follow(
         self,
-        client: httpx.AsyncClient,
         source_id: str,
         url: str,
         target: httpx.URL,
         conditional: dict[bytes, bytes],
+        allow_private: bool,
     ) -> FetchResult | NotModified:
         current = target.copy_with(fragment=None)
         seen = {str(current)}
         permanent = True  # so far, every hop was a 301 or 308
         for hops in range(MAX_REDIRECTS + 1):
-            request = client.build_request("GET", current, headers=conditional)
-            try:
-                response = await client.send(request, stream=True)
-            except httpx.InvalidURL as exc:
-                # httpx parses a Location even when it is not following redirects.
-                raise FetchError(source_id, url, f"redirect to an invalid URL: {exc}") from exc
-            try:
-                status = response.status_code
-                headers = _headers(response)
-                # Before the redirect branch: httpx counts a 304 as a redirect.
-                if status == 304:
-                    return NotModified(
-                        url=url,
-                        etag=headers.get("etag") or None,
-                        last_modified=headers.get("last-modified") or None,
-                    )
-                if status not in _REDIRECTS:
-                    _raise_for_status(source_id, url, status, headers)
-                    body = await self._read_body(source_id, url, response, headers)
-                    final_url = str(current)
-                    return FetchResult(
-                        url=url,
-                        final_url=final_url,
-                        status=status,
-                        body=body,
-                        content_type=headers.get("content-type"),
-                        etag=headers.get("etag") or None,
-                        last_modified=headers.get("last-modified") or None,
-                        permanent_url=final_url if permanent and hops else None,
-                        headers=headers,
-                    )
-                location = headers.get("location", "").strip()
-                if not location:
-                    raise FetchError(source_id, url, f"HTTP {status} without a Location")
-                current = current.join(location).copy_with(fragment=None)
-                if not _is_http(current):
-                    raise FetchError(source_id, url, f"redirect to a non-http(s) URL: {current}")
-                if str(current) in seen:
-                    raise FetchError(source_id, url, f"redirect loop at {current}")
-                seen.add(str(current))
-                permanent = permanent and status in _PERMANENT
-            finally:
-                await response.aclose()
+            # The allowance is for the configured server, not for wherever it sends us.
+            shard = self._shard(current, allow_private and current.host == target.host)
+            async with shard.slots:
+                result = await self._hop(
+                    shard.client, source_id, url, current, conditional, hops, permanent
+                )
+            if not isinstance(result, tuple):
+                return result
+            status, location = result
+            previous, current = current, current.join(location).copy_with(fragment=None)
+            if not _is_http(current):
+                raise FetchError(source_id, url, f"redirect to a non-http(s) URL: {current}")
+            if previous.scheme == "https" and current.scheme == "http":
+                raise FetchError(source_id, url, f"redirect from https to http refused: {current}")
+            if str(current) in seen:
+                raise FetchError(source_id, url, f"redirect loop at {current}")
+            seen.add(str(current))
+            permanent = permanent and status in _PERMANENT
         raise FetchError(source_id, url, f"more than {MAX_REDIRECTS} redirects")
+
+    async def _hop(
+        self,
+        client: httpx.AsyncClient,
+        source_id: str,
+        url: str,
+        current: httpx.URL,
+        conditional: dict[bytes, bytes],
+        hops: int,
+        permanent: bool,
+    ) -> FetchResult | NotModified | tuple[int, str]:
+        """One request: a result, or (status, Location) of a redirect to follow."""
+        request = client.build_request("GET", current, headers=conditional)
+        try:
+            response = await client.send(request, stream=True)
+        except httpx.InvalidURL as exc:
+            # httpx parses a Location even when it is not following redirects.
+            raise FetchError(source_id, url, f"redirect to an invalid URL: {exc}") from exc
+        try:
+            status = response.status_code
+            headers = _headers(response)
+            moved_to = str(current) if permanent and hops else None
+            # Before the redirect branch: httpx counts a 304 as a redirect.
+            if status == 304:
+                return NotModified(
+                    url=url,
+                    etag=headers.get("etag") or None,
+                    last_modified=headers.get("last-modified") or None,
+                    permanent_url=moved_to,
+                    headers=headers,
+                )
+            if status not in _REDIRECTS:
+                _raise_for_status(source_id, url, status, headers)
+                body = await self._read_body(source_id, url, response, headers)
+                return FetchResult(
+                    url=url,
+                    final_url=str(current),
+                    status=status,
+                    body=body,
+                    content_type=headers.get("content-type"),
+                    etag=headers.get("etag") or None,
+                    last_modified=headers.get("last-modified") or None,
+                    permanent_url=moved_to,
+                    headers=headers,
+                )
+            location = headers.get("location", "").strip()
+            if not location:
+                raise FetchError(source_id, url, f"HTTP {status} without a Location")
+            return status, location
+        finally:
+            await response.aclose()
 
     async def _read_body(
         self, source_id: str, url: str, response: httpx.Response, headers: dict[str, str]
@@ -295,6 +401,10 @@ def _header_bytes(value: str) -> bytes:
         return value.encode("latin-1")
     except UnicodeEncodeError:
         return value.encode("utf-8")
+
+
+def _host_key(url: httpx.URL) -> str:
+    return f"{url.host}:{url.port or (443 if url.scheme == 'https' else 80)}"
 
 
 def _is_http(url: httpx.URL) -> bool:

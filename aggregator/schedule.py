@@ -1,0 +1,85 @@
+"""When to fetch a source next: pure decisions from the interval, the error count and
+what the publisher asked for. No clock (take `now`), no I/O.
+
+The configured interval is the floor after a success: a publisher can ask us to come
+back later (Cache-Control max-age, Expires, RSS <ttl>), never sooner. Every hint is
+clamped, so a year-long max-age on a static file or a garbage Retry-After cannot
+silence a source for good.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
+
+MAX_BACKOFF = timedelta(hours=24)
+MAX_CACHE_HINT = timedelta(hours=24)  # max-age, Expires, <ttl>
+MAX_RETRY_AFTER = timedelta(days=7)  # the publisher said it is overloaded: believe it longer
+
+_MAX_AGE = re.compile(r"(?:^|,)\s*max-age\s*=\s*\"?(\d{1,12})\"?\s*(?:,|$)", re.IGNORECASE)
+_NO_CACHE = re.compile(r"(?:^|,)\s*(?:no-cache|no-store)\s*(?:[,=]|$)", re.IGNORECASE)
+
+
+def backoff(interval: timedelta, errors: int, rng: random.Random) -> timedelta:
+    """Exponential in the number of consecutive errors, capped, with jitter so
+    sources that failed together do not retry together."""
+    base: timedelta = min(interval * (2 ** min(max(errors - 1, 0), 16)), MAX_BACKOFF)
+    return base * rng.uniform(0.9, 1.1)
+
+
+def after_failure(
+    interval: timedelta, errors: int, rng: random.Random, retry_after: float | None = None
+) -> timedelta:
+    """Delay before retrying a failing source; Retry-After (429/503) can only lengthen it."""
+    delay = backoff(interval, errors, rng)
+    if retry_after is not None and retry_after > 0:
+        delay = max(delay, min(timedelta(seconds=retry_after), MAX_RETRY_AFTER))
+    return delay
+
+
+def after_success(
+    interval: timedelta, headers: Mapping[str, str], ttl_minutes: int | None = None
+) -> timedelta:
+    """Delay before the next fetch: the interval, or longer if the publisher asks."""
+    hints = [h for h in (cache_lifetime(headers), _ttl(ttl_minutes)) if h is not None]
+    wanted = min(max(hints), MAX_CACHE_HINT) if hints else timedelta(0)
+    return max(interval, wanted)
+
+
+def cache_lifetime(headers: Mapping[str, str]) -> timedelta | None:
+    """How long the response stays fresh (RFC 9111): max-age minus Age, else Expires
+    minus the server's Date. None when the response says nothing usable."""
+    control = headers.get("cache-control", "")
+    if _NO_CACHE.search(control):
+        return timedelta(0)
+    age = headers.get("age", "").strip()
+    spent = int(age) if age.isascii() and age.isdigit() else 0
+    if match := _MAX_AGE.search(control):
+        return max(timedelta(seconds=int(match[1]) - spent), timedelta(0))
+    expires = _http_date(headers.get("expires"))
+    if expires is None:
+        return None
+    # Against the server's own clock, when it sent one: immune to skew.
+    date = _http_date(headers.get("date"))
+    if date is None:
+        return None
+    return max(expires - date - timedelta(seconds=spent), timedelta(0))
+
+
+def _ttl(minutes: int | None) -> timedelta | None:
+    if minutes is None or minutes <= 0:
+        return None
+    return timedelta(minutes=min(minutes, 1_000_000))  # beyond any cap; no overflow
+
+
+def _http_date(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    return when.astimezone(UTC) if when.tzinfo is not None else None
