@@ -28,6 +28,7 @@ _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhdw]?)\s*$")
 _TOPIC_KEYS = {
     "title", "description", "any", "all", "none", "sources", "tags", "max_items", "max_age",
+    "cluster",
 }  # fmt: skip
 _UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
@@ -46,6 +47,10 @@ class Settings:
     timeout: timedelta = timedelta(seconds=30)
     max_body_size: int = 10 * 1024 * 1024
     max_concurrency: int = 16
+    # Near-duplicate stories: least text similarity to join, and how far apart
+    # (by date) a story's entries may be.
+    cluster_threshold: float = 0.6
+    cluster_window: timedelta = timedelta(days=3)
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +75,7 @@ class TopicConfig:
     tags: tuple[str, ...] = ()  # empty: no tag restriction
     max_items: int = 50
     max_age: timedelta | None = None
+    cluster: bool = True  # False: entries joined by similarity only are published apart
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,7 +222,8 @@ def _settings(v: _Validator, t: Mapping[str, Any]) -> Settings:
         p,
         {
             "database", "output_dir", "host", "port", "base_url", "user_agent", "interval",
-            "tick", "timeout", "max_body_size", "max_concurrency",
+            "tick", "timeout", "max_body_size", "max_concurrency", "cluster_threshold",
+            "cluster_window",
         },
     )  # fmt: skip
     base = v.path.parent
@@ -246,7 +253,17 @@ def _settings(v: _Validator, t: Mapping[str, Any]) -> Settings:
         timeout=v.duration(t, p, "timeout", timedelta(seconds=1)) or timedelta(seconds=30),
         max_body_size=v.positive_int(t, p, "max_body_size", 10 * 1024 * 1024, 1 << 30),
         max_concurrency=v.positive_int(t, p, "max_concurrency", 16, 1024),
+        cluster_threshold=_threshold(v, t, p, "cluster_threshold", 0.6),
+        cluster_window=v.duration(t, p, "cluster_window", timedelta(hours=1)) or timedelta(days=3),
     )
+
+
+def _threshold(v: _Validator, t: Mapping[str, Any], p: str, key: str, default: float) -> float:
+    value = t.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= 1:
+        v.problem(f"{p}.{key}", f"expected a number above 0 and at most 1, got {value!r}")
+        return default
+    return float(value)
 
 
 def _sources(v: _Validator, table: Mapping[str, Any]) -> dict[str, SourceConfig]:
@@ -321,6 +338,7 @@ def _topics(
             tags=tags,
             max_items=v.positive_int(t, p, "max_items", 50, 10_000),
             max_age=v.duration(t, p, "max_age", timedelta(hours=1)),
+            cluster=v.get(t, p, "cluster", bool, True),
         )
     return topics
 

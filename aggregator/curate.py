@@ -122,13 +122,15 @@ def select(
     """The topic's stories, newest first, at most max_items, none older than max_age.
 
     `entries` must come grouped by story, newest story first, each story's
-    members in first-seen order (Store.stories()). A story belongs to the topic
-    when one of its in-scope members matches; that member's text is published.
+    members in first-seen order (Store.stories(clustered=topic.cluster)). A
+    story belongs to the topic when one of its in-scope members matches; that
+    member's text is published. A topic that does not cluster groups exact
+    duplicates only (same URL or text).
     """
     topic = matcher.topic
     cutoff = now - topic.max_age if topic.max_age else None
     out: list[Story] = []
-    for _, group in itertools.groupby(entries, key=lambda e: e.story_id):
+    for _, group in itertools.groupby(entries, key=_story_key if topic.cluster else _exact_key):
         members = list(group)
         founder = members[0]
         if cutoff is not None and founder.sort_date < cutoff:
@@ -157,6 +159,14 @@ def select(
         if len(out) >= topic.max_items:
             break
     return out
+
+
+def _story_key(entry: StoredEntry) -> int:
+    return entry.story_id
+
+
+def _exact_key(entry: StoredEntry) -> int:
+    return entry.exact_id if entry.exact_id is not None else entry.id
 
 
 def _credits(

@@ -22,7 +22,7 @@ from aggregator import curate, dedup, publish
 from aggregator.config import Config, SourceConfig
 from aggregator.errors import ParseError, RateLimited, SourceError
 from aggregator.fetch import Fetcher
-from aggregator.models import NotModified, ParsedFeed, SourceState
+from aggregator.models import Clustering, NotModified, ParsedFeed, SourceState
 from aggregator.parse import parse_feed
 from aggregator.store import Store
 
@@ -143,7 +143,7 @@ class Pipeline:
             log.info("source %s: recovered from a malformed document: %s", source.id, feed.warning)
         stored = self.store.store_entries(
             source.id,
-            dedup.key_entries(feed.entries),
+            dedup.key_entries(feed.entries, home=feed.link),
             now=now,
             next_fetch=next_fetch,
             status=result.status,
@@ -155,6 +155,7 @@ class Pipeline:
             else result.permanent_url,
             feed_title=feed.title or None,
             feed_link=feed.link,
+            clustering=clustering(self.config),
         )
         if result.permanent_url and result.permanent_url != state.effective_url:
             log.warning(
@@ -205,7 +206,9 @@ def publish_all(config: Config, store: Store, now: datetime) -> list[Path]:
     summaries: list[publish.TopicSummary] = []
     for topic in config.topics.values():
         matcher = curate.compile_topic(topic, config.sources)
-        stories = curate.select(matcher, store.stories(), now=now, sources=infos)
+        stories = curate.select(
+            matcher, store.stories(clustered=topic.cluster), now=now, sources=infos
+        )
         written += publish.publish_topic(
             topic, stories, output_dir=settings.output_dir, base_url=settings.base_url
         )
@@ -219,6 +222,14 @@ def publish_all(config: Config, store: Store, now: datetime) -> list[Path]:
     for path in written:
         log.info("published %s", path)
     return written
+
+
+def clustering(config: Config) -> Clustering:
+    """How new entries join stories, from [aggregator] cluster_threshold and _window."""
+    s = config.settings
+    return Clustering(
+        window=s.cluster_window, similar=dedup.StoryMatcher(threshold=s.cluster_threshold)
+    )
 
 
 def source_infos(config: Config, store: Store) -> dict[str, curate.SourceInfo]:

@@ -13,7 +13,8 @@ from typing import Any
 
 from aggregator.config import SourceConfig
 from aggregator.errors import StorageError
-from aggregator.models import Enclosure, NewEntry, SourceState, StoredEntry
+from aggregator.models import Clustering, Enclosure, Member, NewEntry, SourceState, StoredEntry
+from aggregator.store import stories
 from aggregator.store.schema import MIGRATIONS
 
 _STATE_COLUMNS = (
@@ -24,7 +25,7 @@ _STATE_COLUMNS = (
 _ENTRY_COLUMNS = (
     "e.id, e.source_id, e.key, e.story_id, e.guid, e.link, e.canonical_url, e.title, "
     "e.summary, e.content, e.authors, e.categories, e.enclosures, e.published, e.updated, "
-    "e.first_seen, e.sort_date"
+    "e.first_seen, e.sort_date, e.exact_id"
 )
 
 
@@ -185,28 +186,35 @@ class Store:
         effective_url: str | None,
         feed_title: str | None,
         feed_link: str | None,
+        clustering: Clustering | None = None,
     ) -> StoreResult:
         """Upsert one fetched document's entries and the source's state, atomically.
 
         Entries are never deleted because they vanished from a feed. An edited
-        entry is updated in place and keeps its first_seen, sort_date and story.
+        entry is updated in place and keeps its first_seen, sort_date and story;
+        so does one found again under an earlier name (stories.find_existing).
+        A new entry joins a story as `clustering` says (default: exact joins).
         """
         new = updated = 0
         stamp = _ts(now)
+        clustering = clustering or Clustering()
+        batch_keys = {item.key for item in entries}
+        claimed: set[int] = set()
         with self._transaction() as db:
             # Reversed so the document's first (newest) item gets the highest id,
             # which breaks ties in sort_date the way the publisher intended.
             for item in reversed(entries):
-                row = db.execute(
-                    "SELECT id, content_hash FROM entries WHERE source_id = ? AND key = ?",
-                    (source_id, item.key),
-                ).fetchone()
+                row = stories.find_existing(db, source_id, item, batch_keys, claimed)
                 if row is None:
-                    self._insert(db, source_id, item, stamp)
+                    entry_id = self._insert(db, source_id, item, stamp, clustering)
                     new += 1
-                elif row[1] != item.content_hash:
-                    self._update(db, row[0], item, stamp)
-                    updated += 1
+                else:
+                    entry_id = row[0]
+                    if row[1] != item.content_hash:
+                        self._update(db, entry_id, item, stamp)
+                        updated += 1
+                claimed.add(entry_id)
+                stories.remember(db, source_id, entry_id, item)
             db.execute(
                 "UPDATE sources SET last_fetch = ?, last_success = ?, last_status = ?, "
                 "next_fetch = ?, error_count = 0, last_error = NULL, new_entries = ?, "
@@ -221,33 +229,41 @@ class Store:
         return StoreResult(new=new, updated=updated, unchanged=len(entries) - new - updated)
 
     @staticmethod
-    def _insert(db: sqlite3.Connection, source_id: str, item: NewEntry, stamp: str | None) -> None:
+    def _insert(
+        db: sqlite3.Connection, source_id: str, item: NewEntry, stamp: str | None,
+        clustering: Clustering,
+    ) -> int:  # fmt: skip
         e = item.entry
         first_seen = stamp
         sort_date = first_seen
         dated = e.published or e.updated  # Atom entries may carry only <updated>
         if dated is not None:
             sort_date = min(_ts(dated) or "", first_seen or "")
-        story_id = None
-        if item.canonical_url:
-            found = db.execute(
-                "SELECT story_id FROM entries WHERE canonical_url = ? ORDER BY id LIMIT 1",
-                (item.canonical_url,),
-            ).fetchone()
-            story_id = found[0] if found else None
+        assert sort_date is not None  # `now` is required
+        join = stories.find_story(db, item, datetime.fromisoformat(sort_date), clustering)
         cursor = db.execute(
             "INSERT INTO entries (source_id, key, story_id, guid, link, canonical_url, title, "
             "summary, content, authors, categories, enclosures, published, updated, first_seen, "
-            "last_changed, sort_date, content_hash) "
-            "VALUES (?, ?, coalesce(?, 0), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "last_changed, sort_date, content_hash, exact_id, join_reason, join_score, joined_to) "
+            "VALUES (?, ?, coalesce(?, 0), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+            "?)",
             (
-                source_id, item.key, story_id, e.guid, e.link, item.canonical_url, e.title,
-                e.summary, e.content, *_lists(item), _ts(e.published), _ts(e.updated),
-                first_seen, first_seen, sort_date, item.content_hash,
+                source_id, item.key, join and join.story_id, e.guid, e.link, item.canonical_url,
+                e.title, e.summary, e.content, *_lists(item), _ts(e.published), _ts(e.updated),
+                first_seen, first_seen, sort_date, item.content_hash, join and join.exact_id,
+                join.reason if join else "first", join.score if join else 1.0,
+                join and join.joined_to,
             ),
         )  # fmt: skip
-        if story_id is None:
-            db.execute("UPDATE entries SET story_id = id WHERE id = ?", (cursor.lastrowid,))
+        entry_id = cursor.lastrowid
+        assert entry_id is not None
+        db.execute(
+            "UPDATE entries SET story_id = CASE story_id WHEN 0 THEN id ELSE story_id END, "
+            "exact_id = coalesce(exact_id, id) WHERE id = ?",
+            (entry_id,),
+        )
+        stories.index_text(db, entry_id, item, sort_date)
+        return entry_id
 
     @staticmethod
     def _update(db: sqlite3.Connection, entry_id: int, item: NewEntry, stamp: str | None) -> None:
@@ -261,20 +277,52 @@ class Store:
                 _ts(e.published), _ts(e.updated), stamp, item.content_hash, entry_id,
             ),
         )  # fmt: skip
+        (sort_date,) = db.execute(
+            "SELECT sort_date FROM entries WHERE id = ?", (entry_id,)
+        ).fetchone()
+        stories.index_text(db, entry_id, item, sort_date)
 
-    def stories(self) -> Iterator[StoredEntry]:
+    def stories(self, *, clustered: bool = True) -> Iterator[StoredEntry]:
         """Every entry, grouped by story, newest story first.
 
         A story is dated by its first member, so a late joiner or an edit never
         moves it. Within a story, members come in the order they were stored.
+        Not `clustered`, the groups are exact duplicates only (story_id is then
+        still the whole story's, exact_id the group).
         """
+        group = "story_id" if clustered else "exact_id"
         with self._guard():
             cursor = self._conn.execute(
-                f"SELECT {_ENTRY_COLUMNS} FROM entries s JOIN entries e ON e.story_id = s.id "  # noqa: S608
-                "WHERE s.story_id = s.id ORDER BY s.sort_date DESC, s.id DESC, e.id ASC"
+                f"SELECT {_ENTRY_COLUMNS} FROM entries s JOIN entries e ON e.{group} = s.id "  # noqa: S608
+                f"WHERE s.{group} = s.id ORDER BY s.sort_date DESC, s.id DESC, e.id ASC"
             )
             for row in cursor:
                 yield _entry(row)
+
+    def find_entries(self, ref: str) -> list[StoredEntry]:
+        """Entries named by `ref`: an entry id, a guid, or a link (as given or canonical)."""
+        where = "e.guid = ? OR e.link = ? OR e.canonical_url = ?"
+        params: tuple[object, ...] = (ref, ref, ref)
+        if ref.isdigit():
+            where, params = "e.id = ?", (int(ref),)
+        with self._guard():
+            rows = self._conn.execute(
+                f"SELECT {_ENTRY_COLUMNS} FROM entries e WHERE {where} ORDER BY e.id",  # noqa: S608
+                params,
+            ).fetchall()
+        return [_entry(row) for row in rows]
+
+    def story_members(self, entry_id: int) -> list[Member]:
+        """The members of the story entry_id belongs to, first stored first,
+        each with the reason it was joined."""
+        with self._guard():
+            rows = self._conn.execute(
+                f"SELECT {_ENTRY_COLUMNS}, e.join_reason, e.join_score, e.joined_to "  # noqa: S608
+                "FROM entries x JOIN entries e ON e.story_id = x.story_id "
+                "WHERE x.id = ? ORDER BY e.id",
+                (entry_id,),
+            ).fetchall()
+        return [Member(_entry(row), row[18], float(row[19]), row[20]) for row in rows]
 
     def entry_count(self) -> int:
         with self._guard():
@@ -310,5 +358,5 @@ def _entry(row: Any) -> StoredEntry:
         authors=tuple(json.loads(row[10])), categories=tuple(json.loads(row[11])),
         enclosures=tuple(Enclosure(u, t, n) for u, t, n in json.loads(row[12])),
         published=_dt(row[13]), updated=_dt(row[14]), first_seen=first_seen,
-        sort_date=sort_date,
+        sort_date=sort_date, exact_id=row[17],
     )  # fmt: skip

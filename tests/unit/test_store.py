@@ -11,6 +11,7 @@ from aggregator.dedup import key_entries
 from aggregator.errors import StorageError
 from aggregator.models import Enclosure, ParsedEntry
 from aggregator.store import Store
+from aggregator.store.schema import MIGRATIONS
 from tests.factories import T0, parsed
 
 SOURCES = {
@@ -41,7 +42,7 @@ def put(
 def test_schema_is_migrated_in_wal_mode(tmp_path: Path) -> None:
     Store.open(tmp_path / "db.sqlite").close()
     conn = sqlite3.connect(tmp_path / "db.sqlite")
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == 1
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     conn.close()
 
