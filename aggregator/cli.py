@@ -16,7 +16,7 @@ from aggregator import __version__, config
 from aggregator.errors import AggregatorError, ConfigError
 from aggregator.fetch import Fetcher
 from aggregator.models import SourceState
-from aggregator.pipeline import CycleReport, Pipeline, parser_pool, publish_all
+from aggregator.pipeline import CycleReport, Pipeline, parser_pool, publish_all, source_infos
 from aggregator.store import Store
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -123,6 +123,32 @@ def check(config_path: Path) -> None:
     click.echo(
         f"{cfg.path}: OK: {len(cfg.sources)} sources ({enabled} enabled), {len(cfg.topics)} topics"
     )
+
+
+@main.command()
+@config_option
+@click.argument("entry")
+def explain(config_path: Path, entry: str) -> None:
+    """Explain ENTRY (an entry id, guid or link): the story it belongs to and why."""
+    from aggregator import explain_story
+
+    cfg = _load(config_path)
+
+    def describe(store: Store) -> list[str]:
+        found = explain_story.find(store, entry)
+        titles = {sid: info.title for sid, info in source_infos(cfg, store).items()}
+        lines: list[str] = []
+        for item in found:
+            lines += [f"entry #{item.id} from {item.source_id}: {item.title}", "", "[story]"]
+            lines += explain_story.story_lines(store, item, titles)
+            lines.append("")
+        return lines
+
+    lines = _with_store(cfg, describe)
+    if not lines:
+        click.echo(f"error: no stored entry has the id, guid or link {entry!r}", err=True)
+        raise SystemExit(1)
+    click.echo("\n".join(lines).rstrip())
 
 
 @main.command()

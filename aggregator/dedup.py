@@ -299,16 +299,32 @@ def story_shingles(text: StoryText) -> frozenset[str]:
 
 
 def story_bands(text: StoryText) -> tuple[int, ...]:
-    """LSH band keys; () for a text too short to be compared by similarity."""
+    """LSH band keys, plus one for a long headline (outlets that write their
+    own text under the wire's headline); () for a text too short to compare."""
+    keys: tuple[int, ...] = ()
     shingles = story_shingles(text)
-    if len(shingles) < _MIN_SHINGLES:
-        return ()
-    return minhash.band_keys(minhash.signature(shingles))
+    if len(shingles) >= _MIN_SHINGLES:
+        keys = minhash.band_keys(minhash.signature(shingles))
+    if len(text.title) >= TITLE_WORDS:
+        keys += (minhash.key_of("title:" + " ".join(text.title)),)
+    return keys
 
 
 # -- near duplicates ----------------------------------------------------------
 
 DEFAULT_THRESHOLD = 0.6
+# Short formulaic items (dividend notices, rate changes, price tables) differ
+# only in a name or a figure: similarity alone never joins texts sharing fewer
+# shingles than this (an identical text still joins by fingerprint).
+MIN_SHARED_SHINGLES = 12
+# Below this many shingles a text is formulaic enough that a word in each
+# title missing from the other text (another company, fund, bank or hour)
+# means another story.
+SHORT_TEXT_SHINGLES = 30
+_MIN_SHARED_FIGURES = 0.8
+# A headline this long, word for word the same, names one story (within the
+# window, and unless the texts contradict each other).
+TITLE_WORDS = 10
 # A title that says something did not happen is a different story from one
 # that says it did, however many words they share.
 _NEGATIVE = frozenset(
@@ -339,15 +355,26 @@ def contradicts(a: StoryText, b: StoryText) -> bool:
     days_b = _WEEKDAYS.intersection(b.all)
     if days_a and days_b and not days_a & days_b:
         return True
-    figures_a, figures_b = _figures(a), _figures(b)
+    # Leads first: a re-titled copy rephrases the figures of its title, not of its text.
+    figures_a, figures_b = _figures(a.lead), _figures(b.lead)
+    if not figures_a or not figures_b:
+        figures_a, figures_b = _figures(a.all), _figures(b.all)
     if not figures_a or not figures_b:
         return False
-    shared = len(figures_a & figures_b) / min(len(figures_a), len(figures_b))
-    return shared < 0.5
+    return len(figures_a & figures_b) / min(len(figures_a), len(figures_b)) < _MIN_SHARED_FIGURES
 
 
-def _figures(text: StoryText) -> frozenset[str]:
-    return frozenset(w for w in text.all if w in _NUMBER_WORDS or any(c.isdigit() for c in w))
+def _titles_diverge(a: StoryText, b: StoryText) -> bool:
+    """Each title has a word the other text does not have at all (compared by
+    their first five letters, so "Libya" is in "Libyan", "storm" in "stormed")."""
+    stems_a, stems_b = {w[:5] for w in a.all}, {w[:5] for w in b.all}
+    return any(w[:5] not in stems_b for w in minhash.words(" ".join(a.title))) and any(
+        w[:5] not in stems_a for w in minhash.words(" ".join(b.title))
+    )
+
+
+def _figures(words: tuple[str, ...]) -> frozenset[str]:
+    return frozenset(w for w in words if w in _NUMBER_WORDS or any(c.isdigit() for c in w))
 
 
 @dataclass(frozen=True, slots=True)
@@ -368,7 +395,22 @@ class StoryMatcher:
             theirs = story_words(candidate)
             if contradicts(mine, theirs):
                 continue
-            score = similarity(shingles, story_shingles(theirs))
-            if score >= self.threshold and (best is None or score > best.score):
-                best = Similar(candidate, score)
+            other = story_shingles(theirs)
+            score = similarity(shingles, other)
+            if len(mine.title) >= TITLE_WORDS and mine.title == theirs.title:
+                found = Similar(candidate, score, "title")
+            elif self._alike(mine, theirs, shingles, other, score):
+                found = Similar(candidate, score)
+            else:
+                continue
+            if best is None or found.score > best.score:
+                best = found
         return best
+
+    def _alike(
+        self, mine: StoryText, theirs: StoryText, a: frozenset[str], b: frozenset[str], score: float
+    ) -> bool:
+        if score < self.threshold or len(a & b) < MIN_SHARED_SHINGLES:
+            return False
+        short = min(len(a), len(b)) < SHORT_TEXT_SHINGLES
+        return not (short and _titles_diverge(mine, theirs))

@@ -60,9 +60,7 @@ def band_keys(sig: Sequence[int]) -> tuple[int, ...]:
     keys = []
     for band in range(BANDS):
         rows = sig[band * ROWS : (band + 1) * ROWS]
-        data = f"{band}:{','.join(map(str, rows))}".encode()
-        digest = hashlib.blake2b(data, digest_size=8).digest()
-        keys.append(int.from_bytes(digest, "big", signed=True))
+        keys.append(key_of(f"{band}:{','.join(map(str, rows))}"))
     return tuple(keys)
 
 
@@ -77,3 +75,9 @@ def containment(a: frozenset[str], b: frozenset[str]) -> float:
     if not a or not b:
         return 0.0
     return len(a & b) / min(len(a), len(b))
+
+
+def key_of(text: str) -> int:
+    """A signed 64-bit key for a whole text, stored beside the band keys."""
+    digest = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)

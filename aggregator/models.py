@@ -171,6 +171,7 @@ class Similar:
 
     candidate: Candidate
     score: float
+    reason: str = "similar"  # or "title": the same long headline
 
 
 # Given a new entry and the stored entries sharing an LSH band with it, the

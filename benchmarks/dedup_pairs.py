@@ -80,7 +80,9 @@ def decide(pair: dict[str, Any], directory: Path, threshold: float) -> Outcome:
                 last_modified=None, body_hash=None, effective_url=None, feed_title=None,
                 feed_link=None, clustering=clustering,
             )  # fmt: skip
-            (found,) = store.find_entries(entry.link or "")[-1:]
+            (item,) = key_entries([entry])
+            found = store.entry_by_key(source, item.key)
+            assert found is not None
             ids.append(found.id)
         a, b = ids
         if a == b:

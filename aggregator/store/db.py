@@ -312,6 +312,17 @@ class Store:
             ).fetchall()
         return [_entry(row) for row in rows]
 
+    def entry_by_key(self, source_id: str, key: str) -> StoredEntry | None:
+        """The entry stored under `key` in the source, or found again under it."""
+        with self._guard():
+            row = self._conn.execute(
+                f"SELECT {_ENTRY_COLUMNS} FROM entries e WHERE e.id = coalesce("  # noqa: S608
+                "(SELECT id FROM entries WHERE source_id = ? AND key = ?), "
+                "(SELECT entry_id FROM entry_aliases WHERE source_id = ? AND alias = ?))",
+                (source_id, key, source_id, "key:" + key),
+            ).fetchone()
+        return None if row is None else _entry(row)
+
     def story_members(self, entry_id: int) -> list[Member]:
         """The members of the story entry_id belongs to, first stored first,
         each with the reason it was joined."""

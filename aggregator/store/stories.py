@@ -23,7 +23,7 @@ MAX_CANDIDATES = 50
 class Join:
     story_id: int
     exact_id: int | None  # None: the new entry starts its own exact group
-    reason: str  # "url", "fingerprint" or "similar"
+    reason: str  # "url", "fingerprint", "similar" or "title"
     score: float
     joined_to: int
 
@@ -136,7 +136,7 @@ def find_story(
     found = clustering.similar(item, candidates)
     if found is None:
         return None
-    return Join(found.candidate.story_id, None, "similar", found.score, found.candidate.entry_id)
+    return Join(found.candidate.story_id, None, found.reason, found.score, found.candidate.entry_id)
 
 
 def stamp_of(value: datetime) -> str:

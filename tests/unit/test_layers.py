@@ -20,7 +20,7 @@ OWNERS = {
     "aiohttp": "serve",
     "click": "cli",
 }
-PURE = {"dedup", "curate"}
+PURE = {"dedup", "curate", "minhash"}
 IMPURE_MODULES = {"socket", "subprocess", "os", "shutil", "urllib.request", "http", "asyncio"}
 
 
