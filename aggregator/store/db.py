@@ -208,13 +208,17 @@ class Store:
                 if row is None:
                     entry_id = self._insert(db, source_id, item, stamp, clustering)
                     new += 1
+                    changed = True
                 else:
-                    entry_id = row[0]
-                    if row[1] != item.content_hash:
+                    entry_id, content_hash, by_key = row
+                    changed = content_hash != item.content_hash
+                    if changed:
                         self._update(db, entry_id, item, stamp)
                         updated += 1
+                    changed = changed or not by_key
                 claimed.add(entry_id)
-                stories.remember(db, source_id, entry_id, item)
+                if changed:  # an unchanged entry found by its key has its aliases already
+                    stories.remember(db, source_id, entry_id, item)
             db.execute(
                 "UPDATE sources SET last_fetch = ?, last_success = ?, last_status = ?, "
                 "next_fetch = ?, error_count = 0, last_error = NULL, new_entries = ?, "

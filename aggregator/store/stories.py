@@ -34,8 +34,8 @@ def find_existing(
     item: NewEntry,
     batch_keys: Collection[str],
     claimed: Collection[int],
-) -> tuple[int, str] | None:
-    """(id, content_hash) of the stored entry `item` is, if any.
+) -> tuple[int, str, bool] | None:
+    """(id, content_hash, found by its key) of the stored entry `item` is, if any.
 
     First by key, then by the aliases of its earlier names. An alias never
     reaches an entry that another item of the same document already is, or
@@ -47,7 +47,7 @@ def find_existing(
         (source_id, item.key),
     ).fetchone()
     if row is not None:
-        return int(row[0]), str(row[1])
+        return int(row[0]), str(row[1]), True
     for alias in ("key:" + item.key, *item.aliases):
         hit = db.execute(
             "SELECT e.id, e.content_hash, e.key FROM entry_aliases a "
@@ -56,7 +56,7 @@ def find_existing(
         ).fetchone()
         if hit is None or hit[0] in claimed or hit[2] in batch_keys:
             continue
-        return int(hit[0]), str(hit[1])
+        return int(hit[0]), str(hit[1]), False
     return None
 
 
