@@ -286,7 +286,12 @@ def topics_preview(
 @config_option
 @click.argument("entry")
 def explain(config_path: Path, entry: str) -> None:
-    """Why each topic takes ENTRY or not: a stored id, a link, or a published id."""
+    """Why each topic takes ENTRY or not, and the story it belongs to.
+
+    ENTRY is a stored id, a link or guid, or a published id (urn:uuid:...).
+    """
+    from aggregator import explain_story
+
     cfg = _load(config_path)
     now = datetime.now(UTC)
 
@@ -294,10 +299,13 @@ def explain(config_path: Path, entry: str) -> None:
         infos = source_infos(cfg, store)
         matchers = [curate.compile_topic(t, cfg.sources) for t in cfg.topics.values()]
         out = []
-        for story_id in _find_stories(store, entry):
-            members = store.story_members(story_id)
+        titles = {sid: info.title for sid, info in infos.items()}
+        for found in _find_entries(store, entry):
+            members = store.story_members(found.story_id)
             verdict_list = verdicts.explain_story(matchers, members, now=now, sources=infos)
-            out.append(explain_sections(members, verdict_list, infos))
+            sections = explain_sections(members, verdict_list, infos)
+            sections.append(("Story", explain_story.story_lines(store, found, titles)))
+            out.append(sections)
         return out
 
     stories = _with_store(cfg, work)
@@ -313,8 +321,9 @@ def explain(config_path: Path, entry: str) -> None:
                 click.echo(line)
 
 
-def _find_stories(store: Store, ref: str) -> list[int]:
-    """Story ids for a stored id, a published id (urn:uuid:...) or a link."""
+def _find_entries(store: Store, ref: str) -> list[StoredEntry]:
+    """One entry per story for a stored id, a published id (urn:uuid:...), or a
+    link or guid (as published or in canonical form)."""
     if ref.isdigit():
         found = store.find_entries(entry_id=int(ref))
     elif ref.startswith("urn:uuid:"):
@@ -324,7 +333,10 @@ def _find_stories(store: Store, ref: str) -> list[int]:
         canonical = dedup.canonical_url(ref)
         if not found and canonical:
             found = store.find_entries(link=canonical)
-    return list(dict.fromkeys(e.story_id for e in found))
+    by_story: dict[int, StoredEntry] = {}
+    for e in found:
+        by_story.setdefault(e.story_id, e)
+    return list(by_story.values())
 
 
 def explain_sections(

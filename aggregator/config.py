@@ -30,6 +30,7 @@ _TOPIC_KEYS = {
     "title", "description", "any", "all", "none", "sources", "tags", "max_items", "max_age",
     "query", "exclude", "min_age", "explain_matches", "examples",
     "formats", "hub", "archive_page_size",
+    "cluster",
 }  # fmt: skip
 _EXAMPLE_KEYS = {"title", "text", "match"}
 # Published formats, in the order they are listed on the index page.
@@ -62,6 +63,10 @@ class Settings:
     allow_private_addresses: bool = False
     parse_timeout: timedelta = timedelta(seconds=30)
     parse_max_memory: int = 1024 * 1024 * 1024
+    # Near-duplicate stories: least text similarity to join, and how far apart
+    # (by date) a story's entries may be.
+    cluster_threshold: float = 0.6
+    cluster_window: timedelta = timedelta(days=3)
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +112,7 @@ class TopicConfig:
     formats: tuple[str, ...] = FORMATS
     hub: str | None = None  # None: Settings.hub
     archive_page_size: int = 25  # items per RFC 5005 archive document
+    cluster: bool = True  # False: entries joined by similarity only are published apart
 
 
 @dataclass(frozen=True, slots=True)
@@ -271,6 +277,7 @@ def _settings(v: _Validator, t: Mapping[str, Any]) -> Settings:
             "tick", "timeout", "max_body_size", "max_concurrency", "hub",
             "retention_max_age", "retention_max_count", "per_host_limit",
             "per_host_delay", "allow_private_addresses", "parse_timeout", "parse_max_memory",
+            "cluster_threshold", "cluster_window",
         },
     )  # fmt: skip
     base = v.path.parent
@@ -314,6 +321,8 @@ def _settings(v: _Validator, t: Mapping[str, Any]) -> Settings:
             v, p, "parse_max_memory", v.positive_int(t, p, "parse_max_memory", 1 << 30, 1 << 40),
             minimum=16 << 20, default=1 << 30,
         ),
+        cluster_threshold=_threshold(v, t, p, "cluster_threshold", 0.6),
+        cluster_window=v.duration(t, p, "cluster_window", timedelta(hours=1)) or timedelta(days=3),
     )  # fmt: skip
 
 
@@ -335,6 +344,14 @@ def _retention_age(
     if t.get("retention_max_age") == "none":
         return None
     return v.duration(t, p, "retention_max_age", timedelta(days=1)) or default
+
+
+def _threshold(v: _Validator, t: Mapping[str, Any], p: str, key: str, default: float) -> float:
+    value = t.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= 1:
+        v.problem(f"{p}.{key}", f"expected a number above 0 and at most 1, got {value!r}")
+        return default
+    return float(value)
 
 
 def _sources(v: _Validator, table: Mapping[str, Any]) -> dict[str, SourceConfig]:
@@ -439,6 +456,7 @@ def _topics(
             hub=v.url(t, p, "hub"),
             # An archive page never holds more than the current document.
             archive_page_size=min(v.positive_int(t, p, "archive_page_size", 25, 10_000), max_items),
+            cluster=v.get(t, p, "cluster", bool, True),
         )
         for key in ("any", "all", "none"):
             for i, term in enumerate(getattr(topics[slug], key)):

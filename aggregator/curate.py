@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import itertools
 import uuid
-from collections.abc import Container, Iterable, Mapping, Sequence
+from collections.abc import Callable, Container, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -136,10 +136,14 @@ def select(
     """The topic's stories, newest first, at most max_items, within min_age..max_age.
 
     `entries` must come grouped by story, newest story first, each story's
-    members in first-seen order (Store.stories()). A story belongs to the topic
-    when one of its in-scope members matches; that member's text is published.
+    members in first-seen order (Store.stories(clustered=topic.cluster)). A
+    story belongs to the topic when one of its in-scope members matches; that
+    member's text is published. A topic that does not cluster groups exact
+    duplicates only (same URL or text).
     """
-    return select_all([matcher], entries, now=now, sources=sources)[matcher.topic.slug]
+    return select_all(
+        [matcher], entries, now=now, sources=sources, clustered=matcher.topic.cluster
+    )[matcher.topic.slug]
 
 
 def select_all(
@@ -148,11 +152,16 @@ def select_all(
     *,
     now: datetime,
     sources: Mapping[str, SourceInfo],
+    clustered: bool = True,
 ) -> dict[str, list[Story]]:
-    """`select` for several topics in one walk: each entry is folded once for all."""
+    """`select` for several topics in one walk: each entry is folded once for all.
+
+    `entries` come from Store.stories(clustered=clustered): grouped by whole
+    story, or (for topics that do not cluster) by exact duplicates only.
+    """
     out: dict[str, list[Story]] = {m.topic.slug: [] for m in matchers}
     open_ = list(matchers)
-    for _, group in itertools.groupby(entries, key=lambda e: e.story_id):
+    for _, group in itertools.groupby(entries, key=_group_key(clustered)):
         if not open_:
             break  # every topic is full or past its max_age
         members = list(group)
@@ -183,12 +192,14 @@ def select_unarchived(
     now: datetime,
     sources: Mapping[str, SourceInfo],
     archived: Mapping[str, Container[str]],
+    clustered: bool = True,
 ) -> dict[str, list[Story]]:
     """Each topic's stories not yet in one of its archives, newest first, with no
     item or age limit (the archive decides where each one goes); `min_age` still
-    holds back the newest. One walk of the archive for every topic."""
+    holds back the newest. One walk of the archive for every topic (all of them
+    clustering, or all not: see select_all)."""
     out: dict[str, list[Story]] = {m.topic.slug: [] for m in matchers}
-    for _, group in itertools.groupby(entries, key=lambda e: e.story_id):
+    for _, group in itertools.groupby(entries, key=_group_key(clustered)):
         members = list(group)
         founder = members[0]
         uid = story_uid(founder)
@@ -212,12 +223,24 @@ def assemble(
     """Stories by uid, matching or not: a story archived under the topic stays
     in its archive after the topic's rules change."""
     out: dict[str, Story] = {}
-    for _, group in itertools.groupby(entries, key=lambda e: e.story_id):
+    for _, group in itertools.groupby(entries, key=_group_key(matcher.topic.cluster)):
         members = list(group)
         founder = members[0]
         entry, terms = _first_match(matcher, members, {}, sources) or (founder, ())
         out[story_uid(founder)] = _story(founder, entry, members, terms, sources)
     return out
+
+
+def _group_key(clustered: bool) -> Callable[[StoredEntry], int]:
+    return _story_key if clustered else _exact_key
+
+
+def _story_key(entry: StoredEntry) -> int:
+    return entry.story_id
+
+
+def _exact_key(entry: StoredEntry) -> int:
+    return entry.exact_id if entry.exact_id is not None else entry.id
 
 
 def _first_match(

@@ -8,20 +8,34 @@ nothing), else its canonical link, else a fingerprint of its text.
 from __future__ import annotations
 
 import hashlib
+import html
 import re
-from collections.abc import Iterable
+import unicodedata
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from aggregator.models import NewEntry, ParsedEntry
+from aggregator import minhash
+from aggregator.models import Candidate, NewEntry, ParsedEntry, Similar
 
 # Query parameters that identify a click, not a document.
-_TRACKING_PREFIXES = ("utm_", "mtm_", "pk_", "hsa_", "vero_")
+_TRACKING_PREFIXES = (
+    "utm_", "mtm_", "pk_", "hsa_", "vero_", "ns_", "itm_", "stm_", "wt_", "oly_", "cm_mmc", "__hs",
+)  # fmt: skip
 _TRACKING_NAMES = frozenset(
     {
         "fbclid", "gclid", "dclid", "gbraid", "wbraid", "msclkid", "yclid", "twclid",
         "igshid", "mc_cid", "mc_eid", "_ga", "_gl", "_hsenc", "_hsmi", "mkt_tok",
         "oly_anon_id", "oly_enc_id", "rb_clickid", "s_cid", "ncid", "cmpid", "sr_share",
         "ref_src", "ref_url", "at_medium", "at_campaign", "spm",
+        # Publishers' own campaign and share tags, and AMP caches' markers.
+        "ocid", "icid", "cmp", "smid", "emc", "partner", "xtor", "guccounter", "guce_referrer",
+        "guce_referrer_sig", "soc_src", "soc_trk", "fb_action_ids", "fb_action_types",
+        "fb_source", "fb_ref", "action_object_map", "action_type_map", "action_ref_map",
+        "__twitter_impression", "trk", "trkcampaign", "sc_campaign", "sc_channel", "usqp",
+        "amp", "_amp", "amp_js_v", "amp_gsa", "outputtype", "wt.mc_id", "wt.mc_ev", "sref",
+        "taid", "mbid", "cid_source",
     }
 )  # fmt: skip
 _DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -32,8 +46,10 @@ _TAG = re.compile(r"<[^>]*>")
 def canonical_url(url: str | None) -> str | None:
     """The form two links to the same article share; None for a non-http(s) URL.
 
-    Lower-cased scheme and host, no default port, no fragment, no tracking
-    parameters, remaining parameters sorted, no trailing slash on a path.
+    Lower-cased scheme and host, no `www.`, no default port, no fragment, no
+    tracking parameters, remaining parameters sorted, no trailing slash on a
+    path, and the page rather than its AMP version (amp. hosts, /amp path
+    segments, .amp.html, ?amp, Google's AMP cache).
     """
     if not url:
         return None
@@ -46,10 +62,14 @@ def canonical_url(url: str | None) -> str | None:
     host = (parts.hostname or "").rstrip(".")
     if scheme not in _DEFAULT_PORTS or not host:
         return None
+    if host.endswith(_AMP_CACHE) and (cached := _from_amp_cache(parts.path)) is not None:
+        return canonical_url(cached)
+    if host.startswith(("amp.", "www.")) and host.count(".") >= 2:
+        host = host[4:]
     netloc = host if port in (None, _DEFAULT_PORTS[scheme]) else f"{host}:{port}"
     if ":" in host:  # IPv6 literal
         netloc = f"[{host}]" if port in (None, _DEFAULT_PORTS[scheme]) else f"[{host}]:{port}"
-    path = parts.path or "/"
+    path = _without_amp(parts.path) or "/"
     if len(path) > 1:
         path = path.rstrip("/") or "/"
     query = [
@@ -58,6 +78,31 @@ def canonical_url(url: str | None) -> str | None:
         if not _is_tracking(name)
     ]
     return urlunsplit((scheme, netloc, path, urlencode(sorted(query)), ""))
+
+
+_AMP_CACHE = ".cdn.ampproject.org"
+_AMP_SUFFIX = re.compile(r"\.amp(?=\.html?$)|\.amp$", re.IGNORECASE)
+
+
+def _from_amp_cache(path: str) -> str | None:
+    """Google's AMP cache serves https://example.com/a as
+    https://example-com.cdn.ampproject.org/c/s/example.com/a."""
+    parts = path.split("/", 4)  # "", "c", "s", host, rest
+    if len(parts) < 4 or parts[1] not in ("c", "v", "i"):
+        return None
+    if parts[2] == "s":
+        rest = "/".join(parts[3:])
+        return f"https://{rest}"
+    return "http://" + "/".join(parts[2:])
+
+
+def _without_amp(path: str) -> str:
+    """/amp/a, /a/amp, /a/amp/ and /a.amp.html all name the page /a(.html)."""
+    segments = path.split("/")
+    kept = [s for s in segments if s.lower() != "amp"]
+    if len(kept) != len(segments):
+        path = "/".join(kept) if len(kept) > 1 else "/"
+    return _AMP_SUFFIX.sub("", path)
 
 
 def _is_tracking(name: str) -> bool:
@@ -92,25 +137,30 @@ def text_fingerprint(entry: ParsedEntry) -> str:
 
 
 def entry_key(entry: ParsedEntry) -> str:
-    if entry.guid and entry.guid.strip():
-        return "guid:" + entry.guid.strip()
-    canonical = canonical_url(entry.link)
-    if canonical:
-        return "link:" + canonical
-    return "text:" + text_fingerprint(entry)
+    return _key(entry, canonical_url(entry.link))
 
 
-def key_entries(entries: Iterable[ParsedEntry]) -> list[NewEntry]:
+def key_entries(entries: Iterable[ParsedEntry], *, home: str | None = None) -> list[NewEntry]:
     """Keys for one document's entries, unique within it, in document order.
 
     A guid repeated in one document (a broken feed) is disambiguated by the
-    entry's text, deterministically; an exact repeat is dropped.
+    entry's text, deterministically; an exact repeat is dropped. A link that
+    several entries share, or the feed's home page `home`, does not identify an
+    article: it is neither a key nor a reason to join a story.
     """
+    entries = list(entries)
+    links = Counter(canonical_url(e.link) for e in entries)
+    shared = {url for url, n in links.items() if n > 1}
+    if (home_url := canonical_url(home)) is not None:
+        shared.add(home_url)
     out: list[NewEntry] = []
     seen: set[str] = set()
     seen_exact: set[tuple[str, str]] = set()
     for entry in entries:
-        key = entry_key(entry)
+        canonical = canonical_url(entry.link)
+        if canonical in shared:
+            canonical = None
+        key = _key(entry, canonical)
         fingerprint = text_fingerprint(entry)
         if (key, fingerprint) in seen_exact:
             continue
@@ -118,12 +168,249 @@ def key_entries(entries: Iterable[ParsedEntry]) -> list[NewEntry]:
         if key in seen:
             key = f"{key}#{fingerprint[:16]}"
         seen.add(key)
+        lead = story_words(entry)
         out.append(
             NewEntry(
                 key=key,
-                canonical_url=canonical_url(entry.link),
+                canonical_url=canonical,
                 content_hash=content_hash(entry),
                 entry=entry,
+                aliases=aliases(entry, canonical),
+                fingerprint=story_fingerprint(lead),
+                bands=story_bands(lead),
             )
         )
     return out
+
+
+def _key(entry: ParsedEntry, canonical: str | None) -> str:
+    if entry.guid and entry.guid.strip():
+        return "guid:" + entry.guid.strip()
+    if canonical:
+        return "link:" + canonical
+    return "text:" + text_fingerprint(entry)
+
+
+# -- identity across guid scheme changes and moved feeds ---------------------
+
+_MIN_ALIAS_WORDS = 3
+
+
+def aliases(entry: ParsedEntry, canonical: str | None) -> tuple[str, ...]:
+    """Names under which an earlier copy of this entry may be stored in the same source.
+
+    Each is specific enough on its own to name one entry of one source:
+    - `gid:` the guid as a URL without scheme or `www.` (http -> https);
+    - `gpath:` the guid's path or tag-URI specific part, with the title
+      (host renamed, absolute <-> relative guid: the title vouches for it);
+    - `link:` the article's canonical link without scheme, with the title
+      (a new guid scheme on the same permalinks);
+    - `text:` a fingerprint of the whole text (a re-sent copy under a new guid).
+    """
+    title = fold(entry.title)
+    out: list[str] = []
+    guid = (entry.guid or "").strip()
+    if guid:
+        host, path = _guid_parts(guid)
+        if host is not None and path:
+            out.append(f"gid:{host}/{path}")
+        if path and title:
+            out.append(f"gpath:{path}\x1f{title}")
+    if canonical and title:
+        out.append("link:" + canonical.split("://", 1)[-1] + "\x1f" + title)
+    if len(_WORD.findall(fold(entry.title + " " + _body(entry)))) >= _MIN_ALIAS_WORDS:
+        out.append("text:" + text_fingerprint(entry))
+    return tuple(out)
+
+
+def _guid_parts(guid: str) -> tuple[str | None, str]:
+    """(host without www., path?query without leading slash) of a URL-like guid;
+    host is None for a relative guid. A tag: URI gives its specific part."""
+    if guid.lower().startswith("tag:"):
+        _, _, specific = guid[4:].partition(":")
+        return None, specific.strip("/")
+    try:
+        parts = urlsplit(guid)
+    except ValueError:
+        return None, ""
+    scheme = parts.scheme.lower()
+    if scheme in _DEFAULT_PORTS and parts.hostname:
+        host = parts.hostname.rstrip(".").removeprefix("www.")
+    elif not scheme and not parts.netloc:
+        host = None
+    else:
+        return None, ""  # urn:, mailto: and the like: the key already says it all
+    path = parts.path.strip("/")
+    if parts.query:
+        path += "?" + parts.query
+    return host, path
+
+
+# -- stories across sources -------------------------------------------------
+
+LEAD_WORDS = 60  # how much of the text, after the title, says what the story is
+_MIN_FINGERPRINT_WORDS = 8
+_MIN_SHINGLES = 8
+_WORD = re.compile(r"\w+")
+
+
+def fold(text: str) -> str:
+    """Lower-case, accents removed, HTML tags and entities gone, spaces collapsed."""
+    text = html.unescape(_TAG.sub(" ", text)) if "<" in text or "&" in text else text
+    decomposed = unicodedata.normalize("NFKD", text)
+    stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return " ".join(stripped.casefold().split())
+
+
+def _body(entry: ParsedEntry) -> str:
+    return entry.summary or entry.content
+
+
+@dataclass(frozen=True, slots=True)
+class StoryText:
+    """What identifies a story in an entry: title words and the lead's first words."""
+
+    title: tuple[str, ...]
+    lead: tuple[str, ...]
+
+    @property
+    def all(self) -> tuple[str, ...]:
+        return self.title + self.lead
+
+
+def story_words(entry: ParsedEntry | Candidate) -> StoryText:
+    body = entry.summary or entry.content
+    return StoryText(
+        tuple(_WORD.findall(fold(entry.title))),
+        tuple(_WORD.findall(fold(body)))[:LEAD_WORDS],
+    )
+
+
+def story_fingerprint(text: StoryText) -> str | None:
+    """Equal for the same title and opening, whatever the markup, case or accents."""
+    if len(text.all) < _MIN_FINGERPRINT_WORDS:
+        return None
+    normal = " ".join(text.title) + "\x1f" + " ".join(text.lead)
+    return hashlib.sha256(normal.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+
+def story_shingles(text: StoryText) -> frozenset[str]:
+    return minhash.shingles(minhash.words(" ".join(text.all)))
+
+
+def story_bands(text: StoryText) -> tuple[int, ...]:
+    """LSH band keys, plus one for a long headline (outlets that write their
+    own text under the wire's headline); () for a text too short to compare."""
+    keys: tuple[int, ...] = ()
+    shingles = story_shingles(text)
+    if len(shingles) >= _MIN_SHINGLES:
+        keys = minhash.band_keys(minhash.signature(shingles))
+    if len(text.title) >= TITLE_WORDS:
+        keys += (minhash.key_of("title:" + " ".join(text.title)),)
+    return keys
+
+
+# -- near duplicates ----------------------------------------------------------
+
+DEFAULT_THRESHOLD = 0.6
+# Short formulaic items (dividend notices, rate changes, price tables) differ
+# only in a name or a figure: similarity alone never joins texts sharing fewer
+# shingles than this (an identical text still joins by fingerprint).
+MIN_SHARED_SHINGLES = 12
+# Below this many shingles a text is formulaic enough that a word in each
+# title missing from the other text (another company, fund, bank or hour)
+# means another story.
+SHORT_TEXT_SHINGLES = 30
+_MIN_SHARED_FIGURES = 0.8
+# A headline this long, word for word the same, names one story (within the
+# window, and unless the texts contradict each other).
+TITLE_WORDS = 10
+# A title that says something did not happen is a different story from one
+# that says it did, however many words they share.
+_NEGATIVE = frozenset(
+    """not no never fail fails failed failing reject rejects rejected deny denies denied
+    cancel cancels cancelled canceled postpone postpones postponed suspend suspends suspended
+    halt halts halted collapse collapses collapsed without refuse refuses refused""".split()  # noqa: SIM905
+)
+_WEEKDAYS = frozenset("monday tuesday wednesday thursday friday saturday sunday".split())  # noqa: SIM905
+_NUMBER_WORDS = frozenset(
+    """one two three four five six seven eight nine ten eleven twelve second third fourth fifth
+    sixth seventh eighth ninth tenth""".split()  # noqa: SIM905
+)
+
+
+def similarity(a: frozenset[str], b: frozenset[str]) -> float:
+    """How much of the shorter text's shingles the other has (containment):
+    a trimmed or extended copy of wire text scores high, a re-titled one too."""
+    return minhash.containment(a, b)
+
+
+def contradicts(a: StoryText, b: StoryText) -> bool:
+    """Two texts that cannot report the same event, whatever their overlap:
+    one title negates what the other reports, they name different days, or
+    they give mostly different figures (a quarter's results, another toll)."""
+    if bool(_NEGATIVE.intersection(a.title)) != bool(_NEGATIVE.intersection(b.title)):
+        return True
+    days_a = _WEEKDAYS.intersection(a.all)
+    days_b = _WEEKDAYS.intersection(b.all)
+    if days_a and days_b and not days_a & days_b:
+        return True
+    # Leads first: a re-titled copy rephrases the figures of its title, not of its text.
+    figures_a, figures_b = _figures(a.lead), _figures(b.lead)
+    if not figures_a or not figures_b:
+        figures_a, figures_b = _figures(a.all), _figures(b.all)
+    if not figures_a or not figures_b:
+        return False
+    return len(figures_a & figures_b) / min(len(figures_a), len(figures_b)) < _MIN_SHARED_FIGURES
+
+
+def _titles_diverge(a: StoryText, b: StoryText) -> bool:
+    """Each title has a word the other text does not have at all (compared by
+    their first five letters, so "Libya" is in "Libyan", "storm" in "stormed")."""
+    stems_a, stems_b = {w[:5] for w in a.all}, {w[:5] for w in b.all}
+    return any(w[:5] not in stems_b for w in minhash.words(" ".join(a.title))) and any(
+        w[:5] not in stems_a for w in minhash.words(" ".join(b.title))
+    )
+
+
+def _figures(words: tuple[str, ...]) -> frozenset[str]:
+    return frozenset(w for w in words if w in _NUMBER_WORDS or any(c.isdigit() for c in w))
+
+
+@dataclass(frozen=True, slots=True)
+class StoryMatcher:
+    """Decides which LSH candidate, if any, a new entry's story is.
+
+    Candidates are re-scored exactly (LSH only finds them); the best one at or
+    above the threshold wins, the earliest stored on a tie.
+    """
+
+    threshold: float = DEFAULT_THRESHOLD
+
+    def __call__(self, item: NewEntry, candidates: Sequence[Candidate]) -> Similar | None:
+        mine = story_words(item.entry)
+        shingles = story_shingles(mine)
+        best: Similar | None = None
+        for candidate in sorted(candidates, key=lambda c: c.entry_id):
+            theirs = story_words(candidate)
+            if contradicts(mine, theirs):
+                continue
+            other = story_shingles(theirs)
+            score = similarity(shingles, other)
+            if len(mine.title) >= TITLE_WORDS and mine.title == theirs.title:
+                found = Similar(candidate, score, "title")
+            elif self._alike(mine, theirs, shingles, other, score):
+                found = Similar(candidate, score)
+            else:
+                continue
+            if best is None or found.score > best.score:
+                best = found
+        return best
+
+    def _alike(
+        self, mine: StoryText, theirs: StoryText, a: frozenset[str], b: frozenset[str], score: float
+    ) -> bool:
+        if score < self.threshold or len(a & b) < MIN_SHARED_SHINGLES:
+            return False
+        short = min(len(a), len(b)) < SHORT_TEXT_SHINGLES
+        return not (short and _titles_diverge(mine, theirs))

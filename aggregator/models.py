@@ -6,9 +6,9 @@ responsible for that (parse normalises, store reads back aware values).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,9 +78,14 @@ class NewEntry:
     """A parsed entry with the identities dedup computed for it."""
 
     key: str  # identity within its source
-    canonical_url: str | None
+    canonical_url: str | None  # None too when the link does not identify the article
     content_hash: str
     entry: ParsedEntry
+    # Other names the same entry may have had in its source (a guid scheme
+    # change, a moved feed): an unknown key found under one of these is that entry.
+    aliases: tuple[str, ...] = ()
+    fingerprint: str | None = None  # normalised title + lead; None when too short
+    bands: tuple[int, ...] = ()  # LSH band keys of the text's MinHash; () when too short
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +109,9 @@ class StoredEntry:
     # Fixed when first stored: published time clamped to first_seen, so an edit
     # or a re-dated item never jumps to the top.
     sort_date: datetime
+    # The first stored entry of the same article (same URL or text): an entry
+    # joined to its story by similarity only starts its own exact group.
+    exact_id: int | None = None  # None: the entry's own id
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,3 +179,50 @@ class TopicStats:
     items: int
     newest: datetime | None  # the newest story's time
     published: datetime  # the last time the topic was curated and written
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A stored entry that may carry the same story as a new one."""
+
+    entry_id: int
+    story_id: int
+    source_id: str
+    title: str
+    summary: str
+    content: str
+    sort_date: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Similar:
+    """The candidate a new entry is most like, and how alike they are (0-1)."""
+
+    candidate: Candidate
+    score: float
+    reason: str = "similar"  # or "title": the same long headline
+
+
+# Given a new entry and the stored entries sharing an LSH band with it, the
+# one it should join (its story), or None to start a story of its own.
+SimilarityMatcher = Callable[[NewEntry, Sequence[Candidate]], Similar | None]
+
+
+@dataclass(frozen=True, slots=True)
+class Clustering:
+    """How the store joins a new entry to a story."""
+
+    # Text fingerprint and similarity joins only look this far (either way,
+    # by sort date) from the story's first entry.
+    window: timedelta = timedelta(days=3)
+    similar: SimilarityMatcher | None = None  # None: exact joins only
+
+
+@dataclass(frozen=True, slots=True)
+class Member:
+    """One entry of a story, with why it was joined to it."""
+
+    entry: StoredEntry
+    reason: str  # "first", "url", "fingerprint" or "similar"
+    score: float  # 1.0 for exact joins; the similarity otherwise
+    joined_to: int | None  # the member it was found like; None for the first

@@ -21,6 +21,7 @@ from aggregator.crashpoint import crash_point
 from aggregator.errors import FetchError, Gone, RateLimited, SourceError
 from aggregator.fetch import Fetcher
 from aggregator.models import (
+    Clustering,
     FetchResult,
     NotModified,
     ParsedFeed,
@@ -178,7 +179,7 @@ class Pipeline:
             log.info("source %s: recovered from a malformed document: %s", source.id, feed.warning)
         stored = self.store.store_entries(
             source.id,
-            dedup.key_entries(feed.entries),
+            dedup.key_entries(feed.entries, home=feed.link),
             now=now,
             next_fetch=next_fetch,
             status=result.status,
@@ -189,6 +190,7 @@ class Pipeline:
             feed_title=feed.title or None,
             feed_link=feed.link,
             feed_ttl=feed.ttl,
+            clustering=clustering(self.config),
         )
         return SourceOutcome(source.id, "new" if stored.new else "unchanged",
                              stored.new, stored.updated, unchanged=stored.unchanged)  # fmt: skip
@@ -266,11 +268,17 @@ def publish_all(config: Config, store: Store, now: datetime) -> list[Path]:
     summaries: list[publish.TopicSummary] = []
     shown: set[int] = set()
     matchers = {t.slug: curate.compile_topic(t, config.sources) for t in config.topics.values()}
-    # One walk of the archive for every topic: each entry is folded once.
-    pending = curate.select_unarchived(
-        list(matchers.values()), store.stories(), now=now, sources=infos,
-        archived={slug: store.archived_uids(slug) for slug in matchers},
-    )  # fmt: skip
+    pending: dict[str, list[Story]] = {}
+    # One walk of the archive for every topic that clusters (each entry is folded
+    # once), and one for those that group exact duplicates only, if any.
+    for clustered in (True, False):
+        group = [m for m in matchers.values() if m.topic.cluster == clustered]
+        if group:
+            pending |= curate.select_unarchived(
+                group, store.stories(clustered=clustered), now=now, sources=infos,
+                archived={m.topic.slug: store.archived_uids(m.topic.slug) for m in group},
+                clustered=clustered,
+            )  # fmt: skip
     for topic in config.topics.values():
         current, archives, paths = _publish_topic(
             config, store, matchers[topic.slug], pending[topic.slug], infos, now
@@ -380,6 +388,14 @@ async def probe(
         result.body, source_id=source_id, url=result.final_url, content_type=result.content_type
     )
     return Probe(address, feed)
+
+
+def clustering(config: Config) -> Clustering:
+    """How new entries join stories, from [aggregator] cluster_threshold and _window."""
+    s = config.settings
+    return Clustering(
+        window=s.cluster_window, similar=dedup.StoryMatcher(threshold=s.cluster_threshold)
+    )
 
 
 def source_infos(config: Config, store: Store) -> dict[str, curate.SourceInfo]:

@@ -15,13 +15,16 @@ from aggregator.config import SourceConfig
 from aggregator.crashpoint import crash_point
 from aggregator.errors import StorageError
 from aggregator.models import (
+    Clustering,
     CycleStats,
     Enclosure,
+    Member,
     NewEntry,
     SourceState,
     StoredEntry,
     TopicStats,
 )
+from aggregator.store import stories
 from aggregator.store.history import HistoryMixin
 from aggregator.store.schema import MIGRATIONS
 
@@ -34,7 +37,7 @@ _STATE_COLUMNS = (
 _ENTRY_COLUMNS = (
     "e.id, e.source_id, e.key, e.story_id, e.guid, e.link, e.canonical_url, e.title, "
     "e.summary, e.content, e.authors, e.categories, e.enclosures, e.published, e.updated, "
-    "e.first_seen, e.sort_date"
+    "e.first_seen, e.sort_date, e.exact_id"
 )
 
 
@@ -220,30 +223,41 @@ class Store(HistoryMixin):
         feed_title: str | None,
         feed_link: str | None,
         feed_ttl: int | None = None,
+        clustering: Clustering | None = None,
     ) -> StoreResult:
         """Upsert one fetched document's entries and the source's state, atomically.
 
         Entries are never deleted because they vanished from a feed. An edited
-        entry is updated in place and keeps its first_seen, sort_date and story.
+        entry is updated in place and keeps its first_seen, sort_date and story;
+        so does one found again under an earlier name (stories.find_existing).
+        A new entry joins a story as `clustering` says (default: exact joins).
         """
         new = updated = 0
         stamp = _ts(now)
+        clustering = clustering or Clustering()
+        batch_keys = {item.key for item in entries}
+        claimed: set[int] = set()
         with self._transaction() as db:
             # Reversed so the document's first (newest) item gets the highest id,
             # which breaks ties in sort_date the way the publisher intended.
             for item in reversed(entries):
-                row = db.execute(
-                    "SELECT id, content_hash FROM entries WHERE source_id = ? AND key = ?",
-                    (source_id, item.key),
-                ).fetchone()
+                row = stories.find_existing(db, source_id, item, batch_keys, claimed)
                 if row is None:
                     if _tombstoned(db, source_id, item.key):
                         continue  # retention deleted it: not new, just old
-                    self._insert(db, source_id, item, stamp)
+                    entry_id = self._insert(db, source_id, item, stamp, clustering)
                     new += 1
-                elif row[1] != item.content_hash:
-                    self._update(db, row[0], item, stamp)
-                    updated += 1
+                    changed = True
+                else:
+                    entry_id, content_hash, by_key = row
+                    changed = content_hash != item.content_hash
+                    if changed:
+                        self._update(db, entry_id, item, stamp)
+                        updated += 1
+                    changed = changed or not by_key
+                claimed.add(entry_id)
+                if changed:  # an unchanged entry found by its key has its aliases already
+                    stories.remember(db, source_id, entry_id, item)
             crash_point("mid-store")
             db.execute(
                 "UPDATE sources SET last_fetch = ?, last_success = ?, last_status = ?, "
@@ -259,33 +273,41 @@ class Store(HistoryMixin):
         return StoreResult(new=new, updated=updated, unchanged=len(entries) - new - updated)
 
     @staticmethod
-    def _insert(db: sqlite3.Connection, source_id: str, item: NewEntry, stamp: str | None) -> None:
+    def _insert(
+        db: sqlite3.Connection, source_id: str, item: NewEntry, stamp: str | None,
+        clustering: Clustering,
+    ) -> int:  # fmt: skip
         e = item.entry
         first_seen = stamp
         sort_date = first_seen
         dated = e.published or e.updated  # Atom entries may carry only <updated>
         if dated is not None:
             sort_date = min(_ts(dated) or "", first_seen or "")
-        story_id = None
-        if item.canonical_url:
-            found = db.execute(
-                "SELECT story_id FROM entries WHERE canonical_url = ? ORDER BY id LIMIT 1",
-                (item.canonical_url,),
-            ).fetchone()
-            story_id = found[0] if found else None
+        assert sort_date is not None  # `now` is required
+        join = stories.find_story(db, item, datetime.fromisoformat(sort_date), clustering)
         cursor = db.execute(
             "INSERT INTO entries (source_id, key, story_id, guid, link, canonical_url, title, "
             "summary, content, authors, categories, enclosures, published, updated, first_seen, "
-            "last_changed, sort_date, content_hash) "
-            "VALUES (?, ?, coalesce(?, 0), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "last_changed, sort_date, content_hash, exact_id, join_reason, join_score, joined_to) "
+            "VALUES (?, ?, coalesce(?, 0), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+            "?)",
             (
-                source_id, item.key, story_id, e.guid, e.link, item.canonical_url, e.title,
-                e.summary, e.content, *_lists(item), _ts(e.published), _ts(e.updated),
-                first_seen, first_seen, sort_date, item.content_hash,
+                source_id, item.key, join and join.story_id, e.guid, e.link, item.canonical_url,
+                e.title, e.summary, e.content, *_lists(item), _ts(e.published), _ts(e.updated),
+                first_seen, first_seen, sort_date, item.content_hash, join and join.exact_id,
+                join.reason if join else "first", join.score if join else 1.0,
+                join and join.joined_to,
             ),
         )  # fmt: skip
-        if story_id is None:
-            db.execute("UPDATE entries SET story_id = id WHERE id = ?", (cursor.lastrowid,))
+        entry_id = cursor.lastrowid
+        assert entry_id is not None
+        db.execute(
+            "UPDATE entries SET story_id = CASE story_id WHEN 0 THEN id ELSE story_id END, "
+            "exact_id = coalesce(exact_id, id) WHERE id = ?",
+            (entry_id,),
+        )
+        stories.index_text(db, entry_id, item, sort_date)
+        return entry_id
 
     @staticmethod
     def _update(db: sqlite3.Connection, entry_id: int, item: NewEntry, stamp: str | None) -> None:
@@ -299,22 +321,32 @@ class Store(HistoryMixin):
                 _ts(e.published), _ts(e.updated), stamp, item.content_hash, entry_id,
             ),
         )  # fmt: skip
+        (sort_date,) = db.execute(
+            "SELECT sort_date FROM entries WHERE id = ?", (entry_id,)
+        ).fetchone()
+        stories.index_text(db, entry_id, item, sort_date)
 
-    def stories(self) -> Iterator[StoredEntry]:
+    def stories(self, *, clustered: bool = True) -> Iterator[StoredEntry]:
         """Every entry, grouped by story, newest story first.
 
         A story is dated by its first member, so a late joiner or an edit never
         moves it. Within a story, members come in the order they were stored.
+        Not `clustered`, the groups are exact duplicates only (story_id is then
+        still the whole story's, exact_id the group).
         """
-        yield from self._entries_where("1", ())
+        yield from self._entries_where("1", (), clustered=clustered)
 
-    def _entries_where(self, where: str, params: Sequence[object]) -> Iterator[StoredEntry]:
+    def _entries_where(
+        self, where: str, params: Sequence[object], *, clustered: bool = True
+    ) -> Iterator[StoredEntry]:
         """Entries of the stories whose first entry `s` satisfies `where`
-        (a constant SQL condition with bound parameters), grouped by story."""
+        (a constant SQL condition with bound parameters), grouped by story (or,
+        not `clustered`, by exact duplicates)."""
+        group = "story_id" if clustered else "exact_id"
         with self._guard():
             cursor = self._conn.execute(
-                f"SELECT {_ENTRY_COLUMNS} FROM entries s JOIN entries e ON e.story_id = s.id "  # noqa: S608
-                f"WHERE s.story_id = s.id AND ({where}) "
+                f"SELECT {_ENTRY_COLUMNS} FROM entries s JOIN entries e ON e.{group} = s.id "  # noqa: S608
+                f"WHERE s.{group} = s.id AND ({where}) "
                 "ORDER BY s.sort_date DESC, s.id DESC, e.id ASC",
                 params,
             )
@@ -324,13 +356,14 @@ class Store(HistoryMixin):
     def find_entries(
         self, *, entry_id: int | None = None, link: str | None = None
     ) -> list[StoredEntry]:
-        """Entries by stored id, or by link (as published or in canonical form)."""
+        """Entries by stored id, or by link or guid (as published or in canonical form)."""
         with self._guard():
             args: tuple[object, ...]
             if entry_id is not None:
                 where, args = "e.id = ?", (entry_id,)
             else:
-                where, args = "e.link = ? OR e.canonical_url = ?", (link, link)
+                where = "e.link = ? OR e.canonical_url = ? OR e.guid = ?"
+                args = (link, link, link)
             rows = self._conn.execute(
                 f"SELECT {_ENTRY_COLUMNS} FROM entries e WHERE {where} ORDER BY e.id",  # noqa: S608
                 args,
@@ -354,6 +387,29 @@ class Store(HistoryMixin):
             )
             for row in cursor:
                 yield _entry(row)
+
+    def entry_by_key(self, source_id: str, key: str) -> StoredEntry | None:
+        """The entry stored under `key` in the source, or found again under it."""
+        with self._guard():
+            row = self._conn.execute(
+                f"SELECT {_ENTRY_COLUMNS} FROM entries e WHERE e.id = coalesce("  # noqa: S608
+                "(SELECT id FROM entries WHERE source_id = ? AND key = ?), "
+                "(SELECT entry_id FROM entry_aliases WHERE source_id = ? AND alias = ?))",
+                (source_id, key, source_id, "key:" + key),
+            ).fetchone()
+        return None if row is None else _entry(row)
+
+    def story_membership(self, entry_id: int) -> list[Member]:
+        """The members of the story entry_id belongs to, first stored first,
+        each with the reason it was joined."""
+        with self._guard():
+            rows = self._conn.execute(
+                f"SELECT {_ENTRY_COLUMNS}, e.join_reason, e.join_score, e.joined_to "  # noqa: S608
+                "FROM entries x JOIN entries e ON e.story_id = x.story_id "
+                "WHERE x.id = ? ORDER BY e.id",
+                (entry_id,),
+            ).fetchall()
+        return [Member(_entry(row), row[18], float(row[19]), row[20]) for row in rows]
 
     def entry_count(self) -> int:
         with self._guard():
@@ -466,5 +522,5 @@ def _entry(row: Any) -> StoredEntry:
         authors=tuple(json.loads(row[10])), categories=tuple(json.loads(row[11])),
         enclosures=tuple(Enclosure(u, t, n) for u, t, n in json.loads(row[12])),
         published=_dt(row[13]), updated=_dt(row[14]), first_seen=first_seen,
-        sort_date=sort_date,
+        sort_date=sort_date, exact_id=row[17],
     )  # fmt: skip

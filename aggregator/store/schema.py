@@ -99,4 +99,34 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE sources ADD COLUMN redirect_count INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE sources ADD COLUMN feed_ttl INTEGER;
     """,
+    # 5: stories across sources. Each entry records how it joined its story;
+    # aliases find an entry again under a changed guid; LSH bands find similar
+    # text (band key -> entry), searched within a window of sort dates.
+    """
+    ALTER TABLE entries ADD COLUMN exact_id INTEGER;
+    ALTER TABLE entries ADD COLUMN fingerprint TEXT;
+    ALTER TABLE entries ADD COLUMN join_reason TEXT NOT NULL DEFAULT 'first';
+    ALTER TABLE entries ADD COLUMN join_score REAL NOT NULL DEFAULT 1.0;
+    ALTER TABLE entries ADD COLUMN joined_to INTEGER;
+    UPDATE entries SET exact_id = story_id,
+        join_reason = CASE WHEN story_id = id THEN 'first' ELSE 'url' END,
+        joined_to = CASE WHEN story_id = id THEN NULL ELSE story_id END;
+    CREATE INDEX entries_exact ON entries (exact_id);
+    CREATE INDEX entries_fingerprint ON entries (fingerprint, sort_date)
+        WHERE fingerprint IS NOT NULL;
+    CREATE TABLE entry_aliases (
+        source_id TEXT NOT NULL,
+        alias     TEXT NOT NULL,
+        entry_id  INTEGER NOT NULL REFERENCES entries(id) ON DELETE CASCADE,
+        PRIMARY KEY (source_id, alias)
+    ) WITHOUT ROWID;
+    CREATE INDEX entry_aliases_entry ON entry_aliases (entry_id);
+    CREATE TABLE entry_bands (
+        band      INTEGER NOT NULL,
+        sort_date TEXT NOT NULL,
+        entry_id  INTEGER NOT NULL REFERENCES entries(id) ON DELETE CASCADE,
+        PRIMARY KEY (band, sort_date, entry_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX entry_bands_entry ON entry_bands (entry_id);
+    """,
 )

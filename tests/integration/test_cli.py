@@ -119,3 +119,31 @@ def test_every_command_has_help(tmp_path: Path) -> None:
     for command in ("run", "update", "publish", "check", "status"):
         done = aggregator(command, "--help", cwd=tmp_path)
         assert done.returncode == 0 and "--config" in done.stdout, command
+
+
+def test_explain_shows_the_story_its_members_and_why(
+    tmp_path: Path, server: LoopbackServer
+) -> None:
+    config = install(tmp_path, server)
+    server.route("/b.xml", rss("Beta", "https://beta.example/", [
+        Item("b-1", "OPEC+ cut agreed", "https://www.alpha.example/1/?utm_source=beta", NOW - HOUR),
+    ]))  # fmt: skip
+    with config.open("a", encoding="utf-8") as f:
+        f.write(f'[sources.beta]\nurl = "{server.url("/b.xml")}"\ntitle = "Beta"\n')
+    assert aggregator("update", "alpha", cwd=tmp_path).returncode == 0
+    assert aggregator("update", "beta", cwd=tmp_path).returncode == 0
+    done = aggregator("explain", "https://www.alpha.example/1/?utm_source=beta", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+    assert out.startswith("== Entry ==\ntitle: OPEC+ agrees output cut")  # the story's first
+    story = out[out.index("== Story ==") :]
+    assert "story #2: published as urn:uuid:" in story
+    assert "   #2 Alpha (alpha): OPEC+ agrees output cut" in story
+    assert "first seen: the story is published under its id" in story
+    assert " * #3 Beta (beta): OPEC+ cut agreed" in story  # the entry asked about
+    assert "same article URL as #2" in story
+    by_id = aggregator("explain", "2", cwd=tmp_path)
+    assert by_id.returncode == 0 and " * #2 Alpha (alpha)" in by_id.stdout
+    missing = aggregator("explain", "https://nowhere.example/", cwd=tmp_path)
+    assert missing.returncode == 1
+    assert "no stored entry has the id, link or published id" in missing.stderr

@@ -254,3 +254,37 @@ def test_politeness_and_safety_defaults_and_overrides(tmp_path: Path) -> None:
     assert (b.per_host_limit, cfg.allows_private(b)) == (1, True)
     zero = config.load(write(tmp_path, "[aggregator]\nper_host_delay = 0\n"))
     assert zero.settings.per_host_delay == timedelta(0)  # zero is a value, not "unset"
+
+
+def test_story_clustering_keys(tmp_path: Path) -> None:
+    cfg = config.load(write(tmp_path, GOOD))
+    assert cfg.settings.cluster_threshold == 0.6
+    assert cfg.settings.cluster_window == timedelta(days=3)
+    assert cfg.topics["libya"].cluster is True
+    text = GOOD.replace('interval = "15m"', 'cluster_threshold = 0.75\ncluster_window = "2d"')
+    text += "cluster = false\n"
+    cfg = config.load(write(tmp_path, text))
+    assert cfg.settings.cluster_threshold == 0.75
+    assert cfg.settings.cluster_window == timedelta(days=2)
+    assert cfg.topics["libya"].cluster is False
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("cluster_threshold = 0", "aggregator.cluster_threshold: expected a number above 0"),
+        ("cluster_threshold = 1.5", "aggregator.cluster_threshold: expected a number above 0"),
+        ('cluster_threshold = "high"', "aggregator.cluster_threshold: expected a number"),
+        ('cluster_window = "10m"', "aggregator.cluster_window: must be at least 3600 seconds"),
+    ],
+)
+def test_bad_clustering_keys_are_named(tmp_path: Path, line: str, message: str) -> None:
+    with pytest.raises(ConfigError) as err:
+        config.load(write(tmp_path, GOOD.replace('interval = "15m"', line)))
+    assert any(message in p for p in err.value.problems), err.value.problems
+
+
+def test_a_topic_cluster_flag_must_be_a_boolean(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as err:
+        config.load(write(tmp_path, GOOD + 'cluster = "no"\n'))
+    assert any("topics.libya.cluster: expected bool" in p for p in err.value.problems)

@@ -23,6 +23,25 @@ from aggregator.models import ParsedEntry
         ("https://example.com/a?UTM_Campaign=x", "https://example.com/a"),
         ("https://example.com./a", "https://example.com/a"),
         ("https://[::1]:443/a", "https://[::1]/a"),
+        ("https://www.example.com/a", "https://example.com/a"),
+        ("https://amp.example.com/news/a", "https://example.com/news/a"),
+        ("https://example.com/amp/news/a", "https://example.com/news/a"),
+        ("https://example.com/news/a/amp/", "https://example.com/news/a"),
+        ("https://example.com/news/a.amp.html", "https://example.com/news/a.html"),
+        ("https://example.com/news/a.amp", "https://example.com/news/a"),
+        ("https://example.com/a?amp=1&id=3", "https://example.com/a?id=3"),
+        ("https://example.com/a?outputType=amp", "https://example.com/a"),
+        (
+            "https://www-example-com.cdn.ampproject.org/c/s/www.example.com/news/a/amp/?usqp=mq331",
+            "https://example.com/news/a",
+        ),
+        ("https://ex-com.cdn.ampproject.org/c/example.com/a", "http://example.com/a"),
+        (
+            "https://example.com/a?ns_mchannel=rss&ns_source=x&CMP=share&smid=tw",
+            "https://example.com/a",
+        ),
+        ("https://example.com/amplifier", "https://example.com/amplifier"),
+        ("https://amp.com/a", "https://amp.com/a"),
         ("javascript:alert(1)", None),
         ("mailto:a@example.com", None),
         ("https://example.com:99999/", None),
@@ -70,3 +89,39 @@ def test_content_hash_changes_with_visible_edits_only() -> None:
     assert orig.content_hash == same.content_hash
     assert orig.content_hash != edited.content_hash
     assert orig.key == edited.key
+
+
+def test_aliases_name_the_entry_under_earlier_guid_forms() -> None:
+    http = ParsedEntry(guid="http://www.blog.example/p/1", link=None, title="Hello There")
+    https = ParsedEntry(guid="https://blog.example/p/1/", link=None, title="Hello There")
+    moved = ParsedEntry(guid="https://new.example/p/1", link=None, title="Hello there")
+    relative = ParsedEntry(guid="p/1", link=None, title="Hello there")
+    other_title = ParsedEntry(guid="https://new.example/p/1", link=None, title="Goodbye")
+    (a,) = key_entries([http])
+    assert set(a.aliases) & set(key_entries([https])[0].aliases)  # gid: http -> https
+    for same in (moved, relative):
+        assert set(a.aliases) & set(key_entries([same])[0].aliases)
+    assert not set(a.aliases) & set(key_entries([other_title])[0].aliases)
+    assert key_entries([ParsedEntry(guid="urn:x:1", link=None, title="")])[0].aliases == ()
+
+
+def test_a_link_shared_in_the_document_or_the_home_page_is_not_an_identity() -> None:
+    a = ParsedEntry(guid="1", link="https://site.example/", title="One")
+    b = ParsedEntry(guid="2", link="https://site.example/", title="Two")
+    c = ParsedEntry(guid="3", link="https://site.example/c", title="Three")
+    keyed = key_entries([a, b, c])
+    assert [k.canonical_url for k in keyed] == [None, None, "https://site.example/c"]
+    (alone,) = key_entries([c], home="https://site.example/c/")
+    assert alone.canonical_url is None
+
+
+def test_fingerprint_and_bands_ignore_markup_case_and_accents_but_need_enough_text() -> None:
+    text = "Sonatrach signs gas deal with Eni to raise exports through TransMed"
+    plain = ParsedEntry(guid=None, link=None, title="Deal", summary=text)
+    marked = ParsedEntry(guid=None, link=None, title="DEAL", summary=f"<p>{text.upper()}</p>")
+    accented = ParsedEntry(guid=None, link=None, title="Déal", summary=text)
+    keyed = key_entries([plain]) + key_entries([marked]) + key_entries([accented])
+    assert len({k.fingerprint for k in keyed}) == 1 and keyed[0].fingerprint
+    assert len({k.bands for k in keyed}) == 1 and len(keyed[0].bands) == 20
+    (short,) = key_entries([ParsedEntry(guid=None, link=None, title="Brief note")])
+    assert short.fingerprint is None and short.bands == ()

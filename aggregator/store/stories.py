@@ -1,0 +1,144 @@
+"""Entry identity across key changes, and joining entries into stories.
+
+Every lookup here is an indexed probe whose cost does not grow with the
+archive: aliases by (source, alias), links by canonical URL, fingerprints and
+LSH bands by key within a window of sort dates.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from aggregator.models import Candidate, Clustering, NewEntry
+
+# The most similar-text candidates looked at for one new entry (by the number
+# of bands shared): a bound on work when boilerplate makes many texts collide.
+MAX_CANDIDATES = 50
+
+
+@dataclass(frozen=True, slots=True)
+class Join:
+    story_id: int
+    exact_id: int | None  # None: the new entry starts its own exact group
+    reason: str  # "url", "fingerprint", "similar" or "title"
+    score: float
+    joined_to: int
+
+
+def find_existing(
+    db: sqlite3.Connection,
+    source_id: str,
+    item: NewEntry,
+    batch_keys: Collection[str],
+    claimed: Collection[int],
+) -> tuple[int, str, bool] | None:
+    """(id, content_hash, found by its key) of the stored entry `item` is, if any.
+
+    First by key, then by the aliases of its earlier names. An alias never
+    reaches an entry that another item of the same document already is, or
+    whose own key is in the document: two entries side by side in one
+    document are two entries.
+    """
+    row = db.execute(
+        "SELECT id, content_hash FROM entries WHERE source_id = ? AND key = ?",
+        (source_id, item.key),
+    ).fetchone()
+    if row is not None:
+        return int(row[0]), str(row[1]), True
+    for alias in ("key:" + item.key, *item.aliases):
+        hit = db.execute(
+            "SELECT e.id, e.content_hash, e.key FROM entry_aliases a "
+            "JOIN entries e ON e.id = a.entry_id WHERE a.source_id = ? AND a.alias = ?",
+            (source_id, alias),
+        ).fetchone()
+        if hit is None or hit[0] in claimed or hit[2] in batch_keys:
+            continue
+        return int(hit[0]), str(hit[1]), False
+    return None
+
+
+def remember(db: sqlite3.Connection, source_id: str, entry_id: int, item: NewEntry) -> None:
+    """Record the item's key and aliases as names of entry_id; the first entry
+    to claim an alias keeps it."""
+    db.executemany(
+        "INSERT OR IGNORE INTO entry_aliases (source_id, alias, entry_id) VALUES (?, ?, ?)",
+        [(source_id, alias, entry_id) for alias in ("key:" + item.key, *item.aliases)],
+    )
+
+
+def index_text(db: sqlite3.Connection, entry_id: int, item: NewEntry, sort_date: str) -> None:
+    """(Re)index an entry's fingerprint and LSH bands."""
+    db.execute("UPDATE entries SET fingerprint = ? WHERE id = ?", (item.fingerprint, entry_id))
+    db.execute("DELETE FROM entry_bands WHERE entry_id = ?", (entry_id,))
+    db.executemany(
+        "INSERT OR IGNORE INTO entry_bands (band, sort_date, entry_id) VALUES (?, ?, ?)",
+        [(band, sort_date, entry_id) for band in item.bands],
+    )
+
+
+def find_story(
+    db: sqlite3.Connection,
+    item: NewEntry,
+    sort_date: datetime,
+    clustering: Clustering,
+) -> Join | None:
+    """The story a new entry belongs to: same canonical URL (any time), else the
+    same fingerprint, else similar text, both within the window of the story's
+    first entry."""
+    if item.canonical_url:
+        row = db.execute(
+            "SELECT id, story_id, exact_id FROM entries WHERE canonical_url = ? "
+            "ORDER BY id LIMIT 1",
+            (item.canonical_url,),
+        ).fetchone()
+        if row is not None:
+            return Join(row[1], row[2] if row[2] is not None else row[1], "url", 1.0, row[0])
+    lo = stamp_of(sort_date - clustering.window)
+    hi = stamp_of(sort_date + clustering.window)
+    if item.fingerprint:
+        row = db.execute(
+            "SELECT e.id, e.story_id, e.exact_id FROM entries e "
+            "JOIN entries s ON s.id = e.story_id "
+            "WHERE e.fingerprint = ? AND e.sort_date BETWEEN ? AND ? "
+            "AND s.sort_date BETWEEN ? AND ? ORDER BY e.id LIMIT 1",
+            (item.fingerprint, lo, hi, lo, hi),
+        ).fetchone()
+        if row is not None:
+            exact = row[2] if row[2] is not None else row[1]
+            return Join(row[1], exact, "fingerprint", 1.0, row[0])
+    if not item.bands or clustering.similar is None:
+        return None
+    marks = ",".join("?" * len(item.bands))
+    ids = [
+        r[0]
+        for r in db.execute(
+            f"SELECT entry_id FROM entry_bands WHERE band IN ({marks}) "  # noqa: S608
+            "AND sort_date BETWEEN ? AND ? GROUP BY entry_id "
+            "ORDER BY count(*) DESC, entry_id LIMIT ?",
+            (*item.bands, lo, hi, MAX_CANDIDATES),
+        )
+    ]
+    if not ids:
+        return None
+    marks = ",".join("?" * len(ids))
+    candidates = [
+        Candidate(r[0], r[1], r[2], r[3], r[4], r[5], datetime.fromisoformat(r[6]))
+        for r in db.execute(
+            "SELECT e.id, e.story_id, e.source_id, e.title, e.summary, e.content, e.sort_date "  # noqa: S608
+            f"FROM entries e JOIN entries s ON s.id = e.story_id WHERE e.id IN ({marks}) "
+            "AND s.sort_date BETWEEN ? AND ?",
+            (*ids, lo, hi),
+        )
+    ]
+    found = clustering.similar(item, candidates)
+    if found is None:
+        return None
+    return Join(found.candidate.story_id, None, found.reason, found.score, found.candidate.entry_id)
+
+
+def stamp_of(value: datetime) -> str:
+    """The stored text form of a time (see db._ts); text order is time order."""
+    return value.astimezone(UTC).isoformat(timespec="microseconds")

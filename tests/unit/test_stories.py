@@ -1,0 +1,313 @@
+"""Entry identity across key changes, and stories across sources, on a real
+SQLite store: the table of identity cases, edits in place, exact and
+near-duplicate joins, distinct events kept apart, the window, the index."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from aggregator import curate
+from aggregator.config import SourceConfig
+from aggregator.dedup import StoryMatcher, key_entries
+from aggregator.models import Clustering, ParsedEntry
+from aggregator.store import Store
+from aggregator.store.schema import MIGRATIONS
+from tests.factories import T0, topic
+
+SOURCES = {s: SourceConfig(id=s, url=f"https://{s}.example/feed") for s in ("a", "b", "c")}
+CLUSTER = Clustering(similar=StoryMatcher())
+
+WIRE_LEAD = (
+    "Libya's crude oil production rose to 1.42 million barrels per day in October, the "
+    "highest in more than a decade, the National Oil Corporation said on Sunday, as fields "
+    "shut by protests in the summer came back online and new wells were connected in the "
+    "Sirte basin."
+)
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Store:
+    s = Store.open(tmp_path / "db.sqlite")
+    s.sync_sources(SOURCES)
+    return s
+
+
+def entry(guid: str | None, title: str, **kwargs: Any) -> ParsedEntry:
+    kwargs.setdefault("link", None)
+    kwargs.setdefault("published", T0)
+    return ParsedEntry(guid=guid, title=title, **kwargs)
+
+
+def put(store: Store, source: str, entries: list[ParsedEntry], *, hours: float = 0,
+        home: str | None = None) -> tuple[int, int]:  # fmt: skip
+    now = T0 + timedelta(hours=hours)
+    result = store.store_entries(
+        source, key_entries(entries, home=home), now=now, next_fetch=now, status=200, etag=None,
+        last_modified=None, body_hash=None, effective_url=None, feed_title=None, feed_link=None,
+        clustering=CLUSTER,
+    )  # fmt: skip
+    return result.new, result.updated
+
+
+def stories(store: Store) -> list[list[tuple[str, str]]]:
+    """(source, title) of every member, grouped by story, newest story first."""
+    out: list[list[tuple[str, str]]] = []
+    last = None
+    for e in store.stories():
+        if e.story_id != last:
+            out.append([])
+            last = e.story_id
+        out[-1].append((e.source_id, e.title))
+    return out
+
+
+# -- identity within a source -------------------------------------------------
+
+SAME, NEW = True, False
+IDENTITY_CASES = [
+    ("guid http -> https, www dropped",
+     entry("http://www.blog.example/2026/11/post", "A post"),
+     entry("https://blog.example/2026/11/post/", "A post"), SAME),
+    ("host renamed, same title",
+     entry("https://old.example/posts/44", "Weekly digest"),
+     entry("https://new.example/posts/44", "Weekly digest"), SAME),
+    ("absolute guid becomes relative",
+     entry("https://blog.example/post-17", "Seventeen"),
+     entry("post-17", "Seventeen"), SAME),
+    ("tag: URI authority renamed",
+     entry("tag:old.example,2020:/post/9", "Nine"),
+     entry("tag:new.example,2020:/post/9", "Nine"), SAME),
+    ("new guid scheme on the same permalink",
+     entry("123", "Permalink story", link="https://blog.example/p/x"),
+     entry("urn:uuid:9f0b5a4e-0000-4000-8000-000000000001", "Permalink story",
+           link="https://blog.example/p/x?utm_source=rss"), SAME),
+    ("re-sent under a new guid, same text",
+     entry("wire-1", "Coast guard rescues 120 migrants", summary="Off Zuwara on Saturday."),
+     entry("wire-9", "Coast guard rescues 120 migrants", summary="Off Zuwara on Saturday."), SAME),
+    ("date bumped, same guid",
+     entry("g-1", "Old item", summary="Text."),
+     entry("g-1", "Old item", summary="Text.", published=T0 + timedelta(days=5)), SAME),
+    ("same path on another host, another title (a planet feed)",
+     entry("https://alice.example/?p=1", "Alice says hello"),
+     entry("https://bob.example/?p=1", "Bob's first post"), NEW),
+    ("live blog: same link, new guid, new title",
+     entry("live-1", "Markets open lower", link="https://news.example/live"),
+     entry("live-2", "Oil jumps 3%", link="https://news.example/live"), NEW),
+    ("opaque ids differ, nothing else shared",
+     entry("urn:x:1", "One thing", summary="Alpha beta gamma."),
+     entry("urn:x:2", "Another thing", summary="Delta epsilon zeta."), NEW),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "same"), [c[1:] for c in IDENTITY_CASES], ids=[c[0] for c in IDENTITY_CASES]
+)
+def test_identity_table(store: Store, before: ParsedEntry, after: ParsedEntry, same: bool) -> None:
+    assert put(store, "a", [before]) == (1, 0)
+    new, _ = put(store, "a", [after], hours=1)
+    assert new == (0 if same else 1)
+    assert store.entry_count() == (1 if same else 2)
+    if same:
+        (kept,) = store.stories()
+        # The published id comes from the first key; it survives the change.
+        assert kept.key == key_entries([before])[0].key
+        assert store.entry_by_key("a", key_entries([after])[0].key) == kept
+
+
+def test_two_entries_side_by_side_in_one_document_stay_two(store: Store) -> None:
+    # Same title and path on two hosts, in one document: a planet feed, not a move.
+    first = entry("https://alice.example/hello", "Hello world")
+    second = entry("https://bob.example/hello", "Hello world")
+    assert put(store, "a", [first, second]) == (2, 0)
+    assert put(store, "a", [first, second], hours=1) == (0, 0)
+    assert store.entry_count() == 2
+
+
+def test_a_link_shared_by_several_items_or_the_home_page_joins_nothing(store: Store) -> None:
+    home = "https://site.example/"
+    put(store, "a", [entry("1", "First note", link=home), entry("2", "Second note", link=home)],
+        home=home)  # fmt: skip
+    put(store, "b", [entry("x", "Unrelated item", link=home)])
+    assert len(stories(store)) == 3
+
+
+def test_an_edit_updates_in_place_and_keeps_position_and_story(store: Store) -> None:
+    put(store, "a", [entry("1", "Older", published=T0 - timedelta(hours=2))])
+    put(store, "a", [entry("2", "Newer", published=T0 - timedelta(hours=1))])
+    (before_newer, before_older) = list(store.stories())
+    edited = entry("1", "Older (updated)", summary="More.", published=T0 - timedelta(hours=2),
+                   updated=T0 + timedelta(hours=3))  # fmt: skip
+    assert put(store, "a", [edited], hours=3) == (0, 1)
+    after = list(store.stories())
+    assert [e.title for e in after] == ["Newer", "Older (updated)"]
+    assert after[1].id == before_older.id and after[1].story_id == before_older.story_id
+    assert after[1].sort_date == before_older.sort_date
+    assert after[1].updated == T0 + timedelta(hours=3)
+    assert after[0] == before_newer
+
+
+# -- stories across sources ---------------------------------------------------
+
+
+def test_exact_duplicates_join_by_url_or_fingerprint(store: Store) -> None:
+    put(store, "a", [entry("a1", "Sharara reopens", summary="NOC lifts force majeure at Sharara "
+                           "after protesters end a blockade.",
+                           link="https://www.wire.example/sharara")])  # fmt: skip
+    put(store, "b", [entry("b1", "Sharara field back", link="https://amp.wire.example/sharara/amp")],
+        hours=1)  # fmt: skip
+    put(store, "c", [entry("c1", "SHARARA REOPENS", summary="<p>NOC lifts force majeure at "
+                           "Sharara after protesters end a blockade.</p>",
+                           link="https://other.example/9")], hours=2)  # fmt: skip
+    (story,) = stories(store)
+    assert [s for s, _ in story] == ["a", "b", "c"]
+    first = next(iter(store.stories()))
+    members = store.story_membership(first.id)
+    assert [(m.reason, m.score, m.joined_to) for m in members] == [
+        ("first", 1.0, None), ("url", 1.0, first.id), ("fingerprint", 1.0, first.id)
+    ]  # fmt: skip
+
+
+def test_retitled_wire_copy_joins_by_similarity_and_keeps_the_story_id(store: Store) -> None:
+    put(store, "a", [entry("a1", "Libya oil output hits 11-year high", summary=WIRE_LEAD,
+                           link="https://wire.example/1")])  # fmt: skip
+    founder = next(iter(store.stories()))
+    put(store, "b", [entry("b1", "Libyan crude production climbs to highest since 2013",
+                           summary="TRIPOLI (Wire) - " + WIRE_LEAD, link="https://b.example/2")],
+        hours=1)  # fmt: skip
+    members = store.story_membership(founder.id)
+    assert [m.entry.source_id for m in members] == ["a", "b"]
+    assert members[1].reason == "similar" and 0.6 <= members[1].score < 1.0
+    assert {m.entry.story_id for m in members} == {founder.id}
+    # The joiner starts its own exact group: topics that do not cluster show it apart.
+    assert members[1].entry.exact_id == members[1].entry.id
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        (("OPEC agrees output cut", "OPEC ministers agreed on Sunday to cut oil output by "
+          "1 million barrels per day from January to support prices, the group said after a "
+          "meeting in Vienna."),
+         ("OPEC fails to agree output cut", "OPEC ministers failed on Sunday to agree to cut oil "
+          "output by 1 million barrels per day from January to support prices, delegates said "
+          "after a meeting in Vienna.")),
+        (("Clashes erupt in Tripoli between rival armed groups", "Heavy clashes erupted in "
+          "southern Tripoli on Monday between rival armed groups, killing three people and "
+          "forcing the closure of Mitiga airport, residents and medical sources said."),
+         ("Clashes erupt in Tripoli between rival armed groups", "Heavy clashes erupted in "
+          "southern Tripoli on Tuesday between rival armed groups, killing three people and "
+          "forcing the closure of Mitiga airport, residents and medical sources said.")),
+        (("Eni third-quarter profit falls on lower oil prices", "Italian energy group Eni said "
+          "on Friday its adjusted net profit fell 15 percent in the quarter to 1.4 billion "
+          "euros, hit by lower oil and gas prices, but it kept its share buyback plan."),
+         ("Eni second-quarter profit falls on lower oil prices", "Italian energy group Eni said "
+          "on Friday its adjusted net profit fell 11 percent in the quarter to 1.5 billion "
+          "euros, hit by lower oil and gas prices, but it kept its share buyback plan.")),
+    ],
+    ids=["negated", "another-day", "other-figures"],
+)  # fmt: skip
+def test_distinct_events_sharing_words_stay_apart(
+    store: Store, first: tuple[str, str], second: tuple[str, str]
+) -> None:
+    put(store, "a", [entry("a1", first[0], summary=first[1], link="https://a.example/1")])
+    put(store, "b", [entry("b1", second[0], summary=second[1], link="https://b.example/1")],
+        hours=1)  # fmt: skip
+    assert len(stories(store)) == 2
+
+
+def test_similar_text_outside_the_window_starts_a_new_story(store: Store) -> None:
+    earlier = T0 - timedelta(days=10)
+    put(store, "a", [entry("a1", "Libya oil output hits 11-year high", summary=WIRE_LEAD,
+                           published=earlier)])  # fmt: skip
+    put(store, "b", [entry("b1", "Libya oil output hits 11-year high", summary=WIRE_LEAD)])
+    assert len(stories(store)) == 2
+
+
+def test_without_a_similarity_matcher_only_exact_joins_happen(store: Store) -> None:
+    titles = ("Libya oil output hits 11-year high",
+              "Libyan crude production climbs to highest since 2013")  # fmt: skip
+    for source, title in zip("ab", titles, strict=True):
+        result = store.store_entries(
+            source, key_entries([entry(f"{source}1", title, summary=WIRE_LEAD)]), now=T0,
+            next_fetch=T0, status=200, etag=None, last_modified=None, body_hash=None,
+            effective_url=None, feed_title=None, feed_link=None, clustering=Clustering(),
+        )  # fmt: skip
+        assert result.new == 1
+    assert len(stories(store)) == 2
+
+
+def test_a_topic_that_does_not_cluster_publishes_similar_members_apart(store: Store) -> None:
+    put(store, "a", [entry("a1", "Libya oil output hits 11-year high", summary=WIRE_LEAD,
+                           link="https://wire.example/1")])  # fmt: skip
+    put(store, "b", [entry("b1", "Libyan crude production climbs to highest since 2013",
+                           summary=WIRE_LEAD + " Exports rose too.", link="https://b.example/2"),
+                     ], hours=1)  # fmt: skip
+    put(store, "c", [entry("c1", "Copy", link="https://b.example/2?utm_source=x")], hours=2)
+    infos = {s: curate.SourceInfo(s.upper(), None) for s in SOURCES}
+    now = T0 + timedelta(hours=3)
+
+    def select(cluster: bool) -> list[tuple[str, str, tuple[str, ...]]]:
+        matcher = curate.compile_topic(topic(cluster=cluster), SOURCES)
+        chosen = curate.select(matcher, store.stories(clustered=cluster), now=now, sources=infos)
+        return [(s.uid, s.entry.source_id, tuple(c.source_id for c in s.also)) for s in chosen]
+
+    clustered, apart = select(True), select(False)
+    assert [(src, also) for _, src, also in clustered] == [("a", ("b", "c"))]
+    # b and its exact copy c stay one item; a is published on its own, same id as before.
+    assert sorted((src, also) for _, src, also in apart) == [("a", ()), ("b", ("c",))]
+    assert clustered[0][0] in {uid for uid, _, _ in apart}
+
+
+# -- the index ----------------------------------------------------------------
+
+
+def test_similar_text_is_found_through_an_index_not_a_scan(store: Store) -> None:
+    put(store, "a", [entry("a1", "Libya oil output hits 11-year high", summary=WIRE_LEAD)])
+    conn = sqlite3.connect(store.path)
+    try:
+        plan = " ".join(
+            row[3]
+            for row in conn.execute(
+                "EXPLAIN QUERY PLAN SELECT entry_id FROM entry_bands WHERE band IN (1, 2, 3) "
+                "AND sort_date BETWEEN '2026' AND '2027' GROUP BY entry_id"
+            )
+        )
+        fingerprint = " ".join(
+            row[3]
+            for row in conn.execute(
+                "EXPLAIN QUERY PLAN SELECT id FROM entries WHERE fingerprint = 'x' "
+                "AND sort_date BETWEEN '2026' AND '2027'"
+            )
+        )
+    finally:
+        conn.close()
+    window = "sort_date>? AND sort_date<?"
+    assert f"SEARCH entry_bands USING PRIMARY KEY (band=? AND {window})" in plan
+    assert f"INDEX entries_fingerprint (fingerprint=? AND {window})" in fingerprint
+
+
+def test_a_version_1_database_is_migrated_with_its_stories(tmp_path: Path) -> None:
+    path = tmp_path / "old.sqlite"
+    conn = sqlite3.connect(path)
+    conn.executescript(MIGRATIONS[0] + "PRAGMA user_version = 1;")
+    stamp = datetime(2026, 1, 1, tzinfo=UTC).isoformat(timespec="microseconds")
+    conn.execute("INSERT INTO sources (id, url) VALUES ('a', 'https://a.example/')")
+    for i, story in ((1, 1), (2, 1), (3, 3)):
+        conn.execute(
+            "INSERT INTO entries (id, source_id, key, story_id, title, summary, content, "
+            "authors, categories, enclosures, first_seen, last_changed, sort_date, "
+            "content_hash) VALUES (?, 'a', ?, ?, 't', '', '', '[]', '[]', '[]', ?, ?, ?, 'h')",
+            (i, f"guid:{i}", story, stamp, stamp, stamp),
+        )
+    conn.commit()
+    conn.close()
+    with Store.open(path) as store:
+        assert [(m.entry.id, m.reason, m.entry.exact_id) for m in store.story_membership(2)] == [
+            (1, "first", 1), (2, "url", 1)
+        ]  # fmt: skip
+        assert [e.id for e in store.stories(clustered=False)] == [3, 1, 2]
