@@ -48,7 +48,8 @@ WATCH_EVERY = timedelta(seconds=1)
 # [aggregator] keys that the running daemon cannot change without a restart.
 RESTART_KEYS = (
     "database", "output_dir", "host", "port", "user_agent", "timeout", "max_body_size",
-    "max_concurrency",
+    "max_concurrency", "per_host_limit", "per_host_delay", "allow_private_addresses",
+    "parse_timeout", "parse_max_memory",
 )  # fmt: skip
 _TICK_JOB = "tick"
 
