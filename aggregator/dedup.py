@@ -8,9 +8,7 @@ nothing), else its canonical link, else a fingerprint of its text.
 from __future__ import annotations
 
 import hashlib
-import html
 import re
-import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -18,6 +16,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from aggregator import minhash
 from aggregator.models import Candidate, NewEntry, ParsedEntry, Similar
+from aggregator.textfold import fold
 
 # Query parameters that identify a click, not a document.
 _TRACKING_PREFIXES = (
@@ -252,14 +251,6 @@ LEAD_WORDS = 60  # how much of the text, after the title, says what the story is
 _MIN_FINGERPRINT_WORDS = 8
 _MIN_SHINGLES = 8
 _WORD = re.compile(r"\w+")
-
-
-def fold(text: str) -> str:
-    """Lower-case, accents removed, HTML tags and entities gone, spaces collapsed."""
-    text = html.unescape(_TAG.sub(" ", text)) if "<" in text or "&" in text else text
-    decomposed = unicodedata.normalize("NFKD", text)
-    stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
-    return " ".join(stripped.casefold().split())
 
 
 def _body(entry: ParsedEntry) -> str:

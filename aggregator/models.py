@@ -89,6 +89,14 @@ class NewEntry:
 
 
 @dataclass(frozen=True, slots=True)
+class Ingested:
+    """A parsed document and its entries with their identities (ingest)."""
+
+    feed: ParsedFeed
+    entries: tuple[NewEntry, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class StoredEntry:
     id: int
     source_id: str

@@ -28,8 +28,8 @@ from types import TracebackType
 from typing import Any
 
 from aggregator.errors import ParseError, SourceError
-from aggregator.models import ParsedFeed
-from aggregator.parse import parse_feed
+from aggregator.ingest import ingest
+from aggregator.models import Ingested
 
 log = logging.getLogger(__name__)
 
@@ -84,8 +84,9 @@ class ParseWorkers:
 
     async def parse(
         self, body: bytes, *, source_id: str, url: str, content_type: str | None
-    ) -> ParsedFeed:
-        """parse_feed in a worker; a ParseError for whatever goes wrong there."""
+    ) -> Ingested:
+        """ingest (parse_feed, then the entries' identities) in a worker; a
+        ParseError for whatever goes wrong there."""
         async with self._slots:
             worker = self._idle.pop() if self._idle else await self._spawn(source_id, url)
             self._busy.add(worker)
@@ -105,10 +106,10 @@ class ParseWorkers:
 
     def _answer(
         self, worker: _Worker, reply: tuple[str, Any], source_id: str, url: str
-    ) -> ParsedFeed:
+    ) -> Ingested:
         kind, value = reply
         if kind == "ok":
-            assert isinstance(value, ParsedFeed)
+            assert isinstance(value, Ingested)
             return value
         if kind == "error":
             assert isinstance(value, SourceError)
@@ -213,7 +214,7 @@ def _serve_one(conn: Connection, cpu_seconds: float) -> bool:
     _limit_cpu(cpu_seconds)
     reply: tuple[str, Any]
     try:
-        reply = ("ok", parse_feed(body, source_id=source_id, url=url, content_type=content_type))
+        reply = ("ok", ingest(body, source_id=source_id, url=url, content_type=content_type))
     except SourceError as exc:
         reply = ("error", exc)
     except MemoryError:

@@ -20,9 +20,11 @@ from aggregator.config import Config, SourceConfig
 from aggregator.crashpoint import crash_point
 from aggregator.errors import FetchError, Gone, RateLimited, SourceError
 from aggregator.fetch import Fetcher
+from aggregator.ingest import ingest
 from aggregator.models import (
     Clustering,
     FetchResult,
+    Ingested,
     NotModified,
     ParsedFeed,
     SourceState,
@@ -172,14 +174,15 @@ class Pipeline:
                 etag=result.etag, last_modified=result.last_modified,
             )  # fmt: skip
             return SourceOutcome(source.id, "unchanged")
-        feed = await self._parse(source.id, result.final_url, result.body, result.content_type)
+        ingested = await self._ingest(source.id, result.final_url, result.body, result.content_type)
+        feed = ingested.feed
         if feed.ttl is not None:
             next_fetch = now + schedule.after_success(interval, result.headers, feed.ttl)
         if feed.warning:
             log.info("source %s: recovered from a malformed document: %s", source.id, feed.warning)
         stored = self.store.store_entries(
             source.id,
-            dedup.key_entries(feed.entries, home=feed.link),
+            ingested.entries,
             now=now,
             next_fetch=next_fetch,
             status=result.status,
@@ -219,11 +222,11 @@ class Pipeline:
             )
         return effective
 
-    async def _parse(
+    async def _ingest(
         self, source_id: str, url: str, body: bytes, content_type: str | None
-    ) -> ParsedFeed:
+    ) -> Ingested:
         if self.parsers is None:
-            return parse_feed(body, source_id=source_id, url=url, content_type=content_type)
+            return ingest(body, source_id=source_id, url=url, content_type=content_type)
         return await self.parsers.parse(
             body, source_id=source_id, url=url, content_type=content_type
         )

@@ -26,9 +26,10 @@ from pathlib import Path
 from typing import Any
 
 from aggregator.config import SourceConfig
-from aggregator.dedup import DEFAULT_THRESHOLD, StoryMatcher, fold, key_entries
+from aggregator.dedup import DEFAULT_THRESHOLD, StoryMatcher, key_entries
 from aggregator.models import Clustering, ParsedEntry
 from aggregator.store import Store
+from aggregator.textfold import fold
 
 REUTERS = Path(__file__).resolve().parents[2] / "shared" / "eval" / "reuters21578.jsonl.gz"
 

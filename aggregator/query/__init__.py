@@ -21,7 +21,8 @@ from aggregator.query.syntax import (
     render,
     terms,
 )
-from aggregator.query.text import fold, variants
+from aggregator.query.text import variants
+from aggregator.textfold import fold
 
 __all__ = [
     "FIELDS",

@@ -9,7 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from urllib.parse import urlsplit
 
-from aggregator.query.text import fold, words
+from aggregator.query.text import words
+from aggregator.textfold import fold
 
 # Stands between the parts of a multi-part field so a phrase cannot span two
 # of them (the end of the title and the start of the summary).

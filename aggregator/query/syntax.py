@@ -17,7 +17,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Literal
 
-from aggregator.query.text import fold, words
+from aggregator.query.text import words
+from aggregator.textfold import fold
 
 FIELDS = ("title", "summary", "content", "author", "category", "source", "tag", "domain")
 OPERATORS = ("AND", "OR", "NOT")

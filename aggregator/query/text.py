@@ -7,12 +7,8 @@ against a document's set of words is exactly a match at word boundaries.
 
 from __future__ import annotations
 
-import functools
-import html
 import re
-import unicodedata
 
-_TAG = re.compile(r"<[^>]*>")
 WORD = re.compile(r"\w+")
 # Words whose final "s" is not a plural ending: stripping it would make
 # `news` match "new" or `gas` match "ga".
@@ -22,34 +18,6 @@ _NOT_PLURAL = frozenset(
 )  # fmt: skip
 _SIBILANT = ("s", "x", "z", "ch", "sh")
 _VOWELS = frozenset("aeiou")
-# Typographic apostrophes read as the ASCII one, so `Libya's` finds the curly form.
-_QUOTES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'"})
-
-
-@functools.cache
-def _combining() -> re.Pattern[str]:
-    """A regex matching every combining mark, built from unicodedata on first use."""
-    ranges: list[str] = []
-    start = None
-    for code in range(0x300, 0x110000):
-        marked = unicodedata.combining(chr(code)) != 0
-        if marked and start is None:
-            start = code
-        elif not marked and start is not None:
-            ranges.append(f"{re.escape(chr(start))}-{re.escape(chr(code - 1))}")
-            start = None
-    return re.compile(f"[{''.join(ranges)}]")
-
-
-def fold(text: str) -> str:
-    """Lower-case, accents removed, HTML tags and entities gone, spaces collapsed."""
-    if "<" in text or "&" in text:
-        text = html.unescape(_TAG.sub(" ", text))
-    if not text.isascii():
-        text = text.translate(_QUOTES)
-        # One regex over the decomposed text: a per-character loop costs ~1 us a character.
-        text = _combining().sub("", unicodedata.normalize("NFKD", text))
-    return " ".join(text.casefold().split())
 
 
 def words(folded: str) -> list[str]:

@@ -18,6 +18,7 @@ import pytest
 from aggregator import config
 from aggregator.errors import FetchError, ParseError
 from aggregator.fetch import Fetcher
+from aggregator.models import Ingested
 from aggregator.parse_workers import ParseWorkers
 from aggregator.pipeline import PERMANENT_AFTER, Pipeline, SourceOutcome, fetcher
 from aggregator.store import Store
@@ -283,7 +284,8 @@ def test_a_killed_worker_is_replaced_and_others_go_on() -> None:
 
     victim, a, b = asyncio.run(scenario())
     assert isinstance(victim, ParseError) and "parser worker died (signal 9" in victim.detail
-    assert getattr(a, "title", None) == "F" and getattr(b, "title", None) == "F"
+    assert isinstance(a, Ingested) and isinstance(b, Ingested)
+    assert a.feed.title == "F" and b.feed.title == "F" and len(a.entries) == len(a.feed.entries)
 
 
 async def _until(condition: Callable[[], bool], timeout: float = 10.0) -> None:

@@ -23,7 +23,7 @@ OWNERS = {
     "prometheus_client": "metrics",
     "httpcore": "fetch",
 }
-PURE = {"dedup", "curate", "query", "verdicts", "opml", "schedule", "minhash"}
+PURE = {"dedup", "curate", "query", "verdicts", "opml", "schedule", "minhash", "textfold"}
 IMPURE_MODULES = {"socket", "subprocess", "os", "shutil", "urllib.request", "http", "asyncio"}
 
 
