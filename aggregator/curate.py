@@ -7,6 +7,7 @@ are sugar for a query, decide; an exclude always wins; scope and age limit.
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import uuid
 from collections.abc import Callable, Container, Iterable, Mapping, Sequence
@@ -118,6 +119,16 @@ def compile_topic(topic: TopicConfig, sources: Mapping[str, SourceConfig]) -> To
         excludes=tuple(Exclude(key, Query(node)) for key, node in excludes),
         scope=None if scope is None else frozenset(scope),
     )
+
+
+def rule_digest(matcher: TopicMatcher) -> str:
+    """Changes whenever what decides a topic's membership changes (its query, its
+    scope as the sources now resolve, clustering, the min_age hold-back): publishing
+    then walks the whole archive again instead of only what changed."""
+    t = matcher.topic
+    scope = None if matcher.scope is None else sorted(matcher.scope)
+    parts = (t.query, t.exclude, t.any, t.all, t.none, scope, t.cluster, t.min_age)
+    return hashlib.sha256(repr(parts).encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def story_uid(founder: StoredEntry) -> str:

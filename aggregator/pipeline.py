@@ -34,6 +34,7 @@ from aggregator.models import (
 from aggregator.parse import feed_links, parse_feed
 from aggregator.parse_workers import ParseWorkers
 from aggregator.store import Store
+from aggregator.store.topics import TopicState
 
 log = logging.getLogger(__name__)
 
@@ -271,23 +272,16 @@ def publish_all(config: Config, store: Store, now: datetime) -> list[Path]:
     summaries: list[publish.TopicSummary] = []
     shown: set[int] = set()
     matchers = {t.slug: curate.compile_topic(t, config.sources) for t in config.topics.values()}
-    pending: dict[str, list[Story]] = {}
-    # One walk of the archive for every topic that clusters (each entry is folded
-    # once), and one for those that group exact duplicates only, if any.
-    for clustered in (True, False):
-        group = [m for m in matchers.values() if m.topic.cluster == clustered]
-        if group:
-            pending |= curate.select_unarchived(
-                group, store.stories(clustered=clustered), now=now, sources=infos,
-                archived={m.topic.slug: store.archived_uids(m.topic.slug) for m in group},
-                clustered=clustered,
-            )  # fmt: skip
+    pending = _pending(store, matchers, infos, now)
+    seq = store.change_number()
     for topic in config.topics.values():
         current, archives, paths = _publish_topic(
             config, store, matchers[topic.slug], pending[topic.slug], infos, now
         )
         written += paths
         shown.update(s.entry.story_id for s in current)
+        state = TopicState(curate.rule_digest(matchers[topic.slug]), seq, now)
+        store.save_topic(topic.slug, state, {s.entry.story_id for s in current})
         summaries.append(publish.summarize(topic, current, archives))
     sources = [
         publish.SourceSummary(sid, infos[sid].title if sid in infos else sid, src.url,
@@ -304,6 +298,50 @@ def publish_all(config: Config, store: Store, now: datetime) -> list[Path]:
         log.info("retention: deleted %d stored entries (tombstones kept)", deleted)
     store.record_topics([TopicStats(s.slug, s.items, s.updated, now) for s in summaries])
     return written
+
+
+def _pending(
+    store: Store, matchers: dict[str, curate.TopicMatcher], infos: dict[str, curate.SourceInfo],
+    now: datetime,
+) -> dict[str, list[Story]]:  # fmt: skip
+    """Each topic's stories outside its archives. A topic curated before under the
+    same rule only looks again at the stories it holds, those written since, and
+    those its min_age held back; a new or edited topic walks the whole archive."""
+    store.forget_topics(matchers)
+    full: list[curate.TopicMatcher] = []
+    since: dict[str, set[int]] = {}
+    for slug, matcher in matchers.items():
+        state = store.topic_state(slug)
+        if state is None or state.rule != curate.rule_digest(matcher):
+            full.append(matcher)
+            continue
+        ids = set(store.topic_members(slug)) | store.changed_stories(state.seq)
+        if matcher.topic.min_age:
+            ids |= store.recent_stories(state.published - matcher.topic.min_age)
+        since[slug] = ids
+    pending: dict[str, list[Story]] = {}
+    # One walk for every topic that clusters (each entry is folded once), one for
+    # those that group exact duplicates only; each over all stories or just some.
+    for clustered in (True, False):
+        walks = [
+            ([m for m in full if m.topic.cluster == clustered], None),
+            ([m for m in matchers.values() if m.topic.slug in since
+              and m.topic.cluster == clustered], since),
+        ]  # fmt: skip
+        for group, some in walks:
+            if not group:
+                continue
+            if some is None:
+                entries = store.stories(clustered=clustered)
+            else:
+                ids = set().union(*(some[m.topic.slug] for m in group))
+                entries = store.stories_of(ids, clustered=clustered)
+            pending |= curate.select_unarchived(
+                group, entries, now=now, sources=infos,
+                archived={m.topic.slug: store.archived_uids(m.topic.slug) for m in group},
+                clustered=clustered,
+            )  # fmt: skip
+    return pending
 
 
 def _publish_topic(

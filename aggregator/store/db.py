@@ -27,6 +27,7 @@ from aggregator.models import (
 from aggregator.store import stories
 from aggregator.store.history import HistoryMixin
 from aggregator.store.schema import MIGRATIONS
+from aggregator.store.topics import TopicStateMixin
 
 _STATE_COLUMNS = (
     "id, url, effective_url, feed_title, feed_link, etag, last_modified, body_hash, "
@@ -60,7 +61,7 @@ def _dt(value: str | None) -> datetime | None:
     return None if value is None else datetime.fromisoformat(value)
 
 
-class Store(HistoryMixin):
+class Store(HistoryMixin, TopicStateMixin):
     """One connection, one writer. Not shared between threads."""
 
     def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
@@ -237,6 +238,7 @@ class Store(HistoryMixin):
         clustering = clustering or Clustering()
         batch_keys = {item.key for item in entries}
         claimed: set[int] = set()
+        touched: list[int] = []
         with self._transaction() as db:
             # Reversed so the document's first (newest) item gets the highest id,
             # which breaks ties in sort_date the way the publisher intended.
@@ -248,16 +250,25 @@ class Store(HistoryMixin):
                     entry_id = self._insert(db, source_id, item, stamp, clustering)
                     new += 1
                     changed = True
+                    touched.append(entry_id)
                 else:
                     entry_id, content_hash, by_key = row
                     changed = content_hash != item.content_hash
                     if changed:
                         self._update(db, entry_id, item, stamp)
                         updated += 1
+                        touched.append(entry_id)
                     changed = changed or not by_key
                 claimed.add(entry_id)
                 if changed:  # an unchanged entry found by its key has its aliases already
                     stories.remember(db, source_id, entry_id, item)
+            if touched:
+                # One change number per batch: publishing re-curates what moved since.
+                (seq,) = db.execute("SELECT coalesce(max(seq), 0) + 1 FROM entries").fetchone()
+                db.execute(
+                    "UPDATE entries SET seq = ? WHERE id IN (SELECT value FROM json_each(?))",
+                    (seq, json.dumps(touched)),
+                )
             crash_point("mid-store")
             db.execute(
                 "UPDATE sources SET last_fetch = ?, last_success = ?, last_status = ?, "

@@ -129,4 +129,22 @@ MIGRATIONS: tuple[str, ...] = (
     ) WITHOUT ROWID;
     CREATE INDEX entry_bands_entry ON entry_bands (entry_id);
     """,
+    # 6: incremental publishing. Every write to an entry takes the next change
+    # number, so a publish can ask what changed since the last; each topic keeps
+    # the stories it holds outside its archives, and what its rule was.
+    """
+    ALTER TABLE entries ADD COLUMN seq INTEGER NOT NULL DEFAULT 0;
+    CREATE INDEX entries_seq ON entries (seq);
+    CREATE TABLE topic_state (
+        topic     TEXT PRIMARY KEY,
+        rule      TEXT NOT NULL,
+        seq       INTEGER NOT NULL,
+        published TEXT NOT NULL
+    );
+    CREATE TABLE topic_members (
+        topic    TEXT NOT NULL,
+        story_id INTEGER NOT NULL,
+        PRIMARY KEY (topic, story_id)
+    ) WITHOUT ROWID;
+    """,
 )

@@ -1,0 +1,102 @@
+"""What publishing remembers per topic, so the next publish re-curates only what
+changed: the rule it curated with, the change number it had seen, and the stories
+it holds outside its archives."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Collection, Iterator, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from aggregator.models import StoredEntry
+
+
+@dataclass(frozen=True, slots=True)
+class TopicState:
+    rule: str  # a digest of what decides membership; another rule means a full walk
+    seq: int  # the entries' change number the topic was curated at
+    published: datetime
+
+
+class TopicStateMixin:
+    if TYPE_CHECKING:
+        _conn: sqlite3.Connection
+
+        def _transaction(self) -> AbstractContextManager[sqlite3.Connection]: ...
+        def _guard(self) -> AbstractContextManager[None]: ...
+        def _entries_where(
+            self, where: str, params: Sequence[object], *, clustered: bool = True
+        ) -> Iterator[StoredEntry]: ...
+
+    def change_number(self) -> int:
+        """The newest change number any entry carries (0: none yet)."""
+        with self._guard():
+            return int(
+                self._conn.execute("SELECT coalesce(max(seq), 0) FROM entries").fetchone()[0]
+            )
+
+    def topic_state(self, topic: str) -> TopicState | None:
+        with self._guard():
+            row = self._conn.execute(
+                "SELECT rule, seq, published FROM topic_state WHERE topic = ?", (topic,)
+            ).fetchone()
+        return None if row is None else TopicState(row[0], row[1], datetime.fromisoformat(row[2]))
+
+    def topic_members(self, topic: str) -> list[int]:
+        with self._guard():
+            rows = self._conn.execute(
+                "SELECT story_id FROM topic_members WHERE topic = ?", (topic,)
+            ).fetchall()
+        return [r[0] for r in rows]
+
+    def save_topic(self, topic: str, state: TopicState, members: Collection[int]) -> None:
+        with self._transaction() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO topic_state (topic, rule, seq, published) "
+                "VALUES (?, ?, ?, ?)",
+                (topic, state.rule, state.seq, state.published.isoformat(timespec="microseconds")),
+            )
+            db.execute("DELETE FROM topic_members WHERE topic = ?", (topic,))
+            db.executemany(
+                "INSERT INTO topic_members (topic, story_id) VALUES (?, ?)",
+                [(topic, sid) for sid in members],
+            )
+
+    def forget_topics(self, keep: Collection[str]) -> None:
+        """Drop the state of topics no longer configured (a re-added one starts afresh)."""
+        with self._transaction() as db:
+            marks = json.dumps(sorted(keep))
+            for table in ("topic_state", "topic_members"):
+                db.execute(
+                    f"DELETE FROM {table} WHERE topic NOT IN (SELECT value FROM json_each(?))",  # noqa: S608
+                    (marks,),
+                )
+
+    def changed_stories(self, since: int) -> set[int]:
+        """Stories with an entry written after change number `since`."""
+        with self._guard():
+            rows = self._conn.execute(
+                "SELECT DISTINCT story_id FROM entries WHERE seq > ?", (since,)
+            ).fetchall()
+        return {r[0] for r in rows}
+
+    def recent_stories(self, since: datetime) -> set[int]:
+        """Stories dated (by their first entry) at or after `since`."""
+        with self._guard():
+            rows = self._conn.execute(
+                "SELECT id FROM entries WHERE story_id = id AND sort_date >= ?",
+                (since.isoformat(timespec="microseconds"),),
+            ).fetchall()
+        return {r[0] for r in rows}
+
+    def stories_of(self, story_ids: Collection[int], *, clustered: bool) -> Iterator[StoredEntry]:
+        """The entries of the given stories, grouped and ordered like Store.stories()."""
+        yield from self._entries_where(
+            "s.story_id IN (SELECT value FROM json_each(?))",
+            (json.dumps(sorted(story_ids)),),
+            clustered=clustered,
+        )

@@ -1,0 +1,135 @@
+"""Publishing re-curates only what changed, and must publish exactly what a walk
+of the whole archive would."""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+import sqlite3
+from datetime import timedelta
+from pathlib import Path
+
+from aggregator import config
+from aggregator.dedup import key_entries
+from aggregator.models import ParsedEntry
+from aggregator.pipeline import clustering, publish_all
+from aggregator.store import Store
+from tests.factories import T0, parsed
+
+CONFIG = """
+[aggregator]
+base_url = "https://feeds.example/"
+[sources.a]
+url = "https://a.example/feed"
+[sources.b]
+url = "https://b.example/feed"
+[topics.oil]
+title = "Oil"
+query = "oil OR crude"
+max_items = 5
+archive_page_size = 2
+[topics.slow]
+title = "Slow"
+query = "oil"
+min_age = "2h"
+[topics.apart]
+title = "Apart"
+query = "oil"
+cluster = false
+"""
+
+
+def load(tmp_path: Path, text: str = CONFIG) -> config.Config:
+    path = tmp_path / "config.toml"
+    path.write_text(text, encoding="utf-8")
+    return config.load(path)
+
+
+def put(store: Store, cfg: config.Config, source: str, entries: list[ParsedEntry],
+        hours: float) -> None:  # fmt: skip
+    now = T0 + timedelta(hours=hours)
+    store.store_entries(
+        source, key_entries(entries), now=now, next_fetch=now, status=200, etag=None,
+        last_modified=None, body_hash=None, effective_url=None, feed_title=source.upper(),
+        feed_link=f"https://{source}.example/", clustering=clustering(cfg),
+    )  # fmt: skip
+
+
+def files(out: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(out)): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
+
+
+def full_publish_of(cfg: config.Config, out: Path, hours: float) -> dict[str, bytes]:
+    """What a walk of the whole archive publishes from a copy of the database and
+    of the output so far (archives, once written, are never written again)."""
+    shutil.copytree(cfg.settings.output_dir, out)
+    database = cfg.settings.database
+    copy = database.with_name("copy.sqlite")
+    with sqlite3.connect(database) as src, sqlite3.connect(copy) as dst:
+        src.backup(dst)
+    with sqlite3.connect(copy) as db:
+        db.execute("DELETE FROM topic_state")
+        db.execute("DELETE FROM topic_members")
+    settings = dataclasses.replace(cfg.settings, database=copy, output_dir=out)
+    full = dataclasses.replace(cfg, settings=settings)
+    with Store.open(copy) as store:
+        publish_all(full, store, T0 + timedelta(hours=hours))
+    return files(out)
+
+
+def oil(n: int, hours: float, **kwargs: object) -> ParsedEntry:
+    published = T0 + timedelta(hours=hours)
+    return parsed(f"oil-{n}", f"Oil story {n}", published=published,
+                  summary=f"<p>Crude oil market report number {n}.</p>", **kwargs)  # fmt: skip
+
+
+def test_incremental_publish_equals_a_full_walk(tmp_path: Path) -> None:
+    cfg = load(tmp_path)
+    out = cfg.settings.output_dir
+    with Store.open(cfg.settings.database) as store:
+        store.sync_sources(cfg.sources)
+        put(store, cfg, "a", [oil(n, n) for n in range(8)], hours=8)
+        publish_all(cfg, store, T0 + timedelta(hours=8))
+        first = files(out)
+        assert "oil/archive/1.atom" in first  # 8 stories, 5 in the document: pages cut
+
+        # New stories, an edit, a second outlet joining a story, an unrelated entry.
+        put(store, cfg, "a", [oil(n, n) for n in range(8, 11)]
+            + [oil(3, 3, content="<p>Edited: crude oil at a high.</p>")], hours=11)  # fmt: skip
+        put(store, cfg, "b", [parsed("b-1", "Crude story joined", link="https://news.example/oil-9",
+                                     published=T0 + timedelta(hours=9)),
+                              parsed("b-2", "Football", published=T0 + timedelta(hours=10))],
+            hours=11)  # fmt: skip
+        expected = full_publish_of(cfg, tmp_path / "full", hours=12)
+        publish_all(cfg, store, T0 + timedelta(hours=12))
+        assert files(out) == expected
+        assert files(out) != first
+
+        # Nothing changed: nothing is written.
+        assert publish_all(cfg, store, T0 + timedelta(hours=12)) == []
+
+
+def test_min_age_releases_held_back_stories_without_any_change(tmp_path: Path) -> None:
+    # The slow topic alone: no other topic holds the story and so revisits it.
+    only_slow = CONFIG[: CONFIG.index("[topics.oil]")] + CONFIG[CONFIG.index("[topics.slow]") :]
+    cfg = load(tmp_path, only_slow[: only_slow.index("[topics.apart]")])
+    slow = cfg.settings.output_dir / "slow.json"
+    with Store.open(cfg.settings.database) as store:
+        store.sync_sources(cfg.sources)
+        put(store, cfg, "a", [oil(1, 0), oil(2, 9)], hours=10)
+        publish_all(cfg, store, T0 + timedelta(hours=10))
+        assert b"Oil story 1" in slow.read_bytes() and b"Oil story 2" not in slow.read_bytes()
+        publish_all(cfg, store, T0 + timedelta(hours=12))  # story 2 is now 3 hours old
+        assert b"Oil story 2" in slow.read_bytes()
+
+
+def test_an_edited_rule_walks_the_whole_archive_again(tmp_path: Path) -> None:
+    cfg = load(tmp_path)
+    with Store.open(cfg.settings.database) as store:
+        store.sync_sources(cfg.sources)
+        put(store, cfg, "a", [oil(1, 1), parsed("g", "Gas prices", published=T0)], hours=2)
+        publish_all(cfg, store, T0 + timedelta(hours=2))
+        assert b"Gas prices" not in (cfg.settings.output_dir / "oil.json").read_bytes()
+        edited = load(tmp_path, CONFIG.replace('query = "oil OR crude"', 'query = "oil OR gas"'))
+        publish_all(edited, store, T0 + timedelta(hours=2))
+        assert b"Gas prices" in (cfg.settings.output_dir / "oil.json").read_bytes()
