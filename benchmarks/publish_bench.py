@@ -1,0 +1,127 @@
+"""Publishing over a large archive: `python -m benchmarks.publish_bench [--entries 200000]`.
+
+Fills a database with N stored entries (Reuters-21578 text when ../shared is
+present, else a fixed vocabulary), then publishes 10 topics three times:
+  first     nothing published yet: a walk of the whole archive, archives cut
+  again     nothing changed: what a daemon tick costs when no feed changed
+  changed   one source brought 20 new entries
+and reports seconds, files written and the process's peak RSS. The baseline in
+the same run is the same publish with the incremental state dropped (a full walk
+of the archive, as every publish did before incremental publishing).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import resource
+import sqlite3
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from aggregator import config
+from aggregator.models import NewEntry, ParsedEntry
+from aggregator.pipeline import publish_all
+from aggregator.store import Store
+from benchmarks import synth
+
+T0 = datetime(2026, 11, 1, tzinfo=UTC)
+SOURCES = 100
+TOPICS = {
+    "crude": '"crude oil" OR opec',
+    "coffee": "coffee OR cocoa",
+    "gold": "gold OR silver",
+    "wheat": "wheat OR grain*",
+    "yen": 'yen OR "bank of japan"',
+    "sugar": "sugar",
+    "copper": "copper OR zinc",
+    "tanker": "tanker* OR shipping",
+    "strike": "strike OR union*",
+    "tariff": 'tariff* OR "trade deficit"',
+}
+
+
+def write_config(path: Path) -> config.Config:
+    lines = ["[aggregator]", 'base_url = "https://feeds.example/"']
+    lines += [f'[sources.s{n}]\nurl = "https://s{n}.example/feed"' for n in range(SOURCES)]
+    for slug, query in TOPICS.items():
+        lines += [f"[topics.{slug}]", f'title = "{slug}"', f"query = '{query}'", "max_items = 50"]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return config.load(path)
+
+
+def entry(n: int, pool: list[synth.Story]) -> NewEntry:
+    story = pool[n % len(pool)]
+    body = "".join(f"<p>{p}</p>" for p in story.paragraphs[:3])
+    parsed = ParsedEntry(
+        guid=f"e{n}", link=f"https://s{n % SOURCES}.example/{n}", title=f"{story.title} {n}",
+        summary=body, published=T0 + timedelta(minutes=n),
+    )  # fmt: skip
+    digest = hashlib.sha256(f"{n}".encode()).hexdigest()
+    return NewEntry(key=f"guid:e{n}", canonical_url=parsed.link, content_hash=digest, entry=parsed)
+
+
+def fill(
+    store: Store, cfg: config.Config, count: int, pool: list[synth.Story], first: int = 0
+) -> None:
+    per_source: dict[int, list[NewEntry]] = {}
+    for n in range(first, first + count):
+        per_source.setdefault(n % SOURCES, []).append(entry(n, pool))
+    now = T0 + timedelta(minutes=first + count)
+    for source, items in per_source.items():
+        store.store_entries(
+            f"s{source}", items, now=now, next_fetch=now, status=200, etag=None,
+            last_modified=None, body_hash=None, effective_url=None, feed_title=None,
+            feed_link=None,
+        )  # fmt: skip
+
+
+def timed(cfg: config.Config, store: Store, now: datetime) -> tuple[float, int]:
+    start = time.perf_counter()
+    written = publish_all(cfg, store, now)
+    return time.perf_counter() - start, len(written)
+
+
+def forget(database: Path) -> None:
+    with sqlite3.connect(database) as db:
+        db.execute("DELETE FROM topic_state")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--entries", type=int, default=200_000)
+    args = parser.parse_args()
+    pool = synth.text_pool()
+    with tempfile.TemporaryDirectory(prefix="aggregator-publish-") as work:
+        cfg = write_config(Path(work) / "config.toml")
+        now = T0 + timedelta(days=365)
+        rows: list[tuple[str, str, str, str]] = []
+        with Store.open(cfg.settings.database) as store:
+            store.sync_sources(cfg.sources)
+            start = time.perf_counter()
+            fill(store, cfg, args.entries, pool)
+            print(f"{args.entries:,} entries stored in {time.perf_counter() - start:.1f} s")
+            seconds, files = timed(cfg, store, now)
+            rows.append(("first", f"{seconds:.2f}", "-", str(files)))
+            seconds, files = timed(cfg, store, now)
+            forget(cfg.settings.database)
+            full, _ = timed(cfg, store, now)
+            rows.append(("again (nothing changed)", f"{seconds:.2f}", f"{full:.2f}", str(files)))
+            fill(store, cfg, 20, pool, first=args.entries)
+            seconds, files = timed(cfg, store, now)
+            fill(store, cfg, 20, pool, first=args.entries + 20)
+            forget(cfg.settings.database)
+            full, _ = timed(cfg, store, now)
+            rows.append(("changed (20 new entries)", f"{seconds:.2f}", f"{full:.2f}", str(files)))
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    header = ("publish", "incremental s", "full walk s", "files written")
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(4)]
+    for r in [header, *rows]:
+        print("  ".join(c.rjust(w) for c, w in zip(r, widths, strict=True)))
+    print(f"peak RSS {peak:.0f} MB")
+
+
+if __name__ == "__main__":
+    main()
