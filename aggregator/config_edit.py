@@ -9,9 +9,7 @@ replaced atomically, so a daemon watching it never sees half an edit.
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
 import tomllib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -25,6 +23,7 @@ from tomlkit.exceptions import TOMLKitError
 from tomlkit.items import AoT, Comment, InlineTable, Item, Key, Table, Whitespace
 
 from aggregator import config
+from aggregator.atomicfile import write_if_changed
 from aggregator.errors import ConfigError
 
 _NOT_ID = re.compile(r"[^a-z0-9]+")
@@ -201,26 +200,6 @@ def _write(path: Path, doc: tomlkit.TOMLDocument) -> config.Config:
     except tomllib.TOMLDecodeError as exc:  # tomlkit produced something odd: refuse
         raise ConfigError([f"{path}: the edit would not be valid TOML: {exc}"]) from exc
     checked = config.parse(data, resolved)  # raises ConfigError; nothing written yet
-    _replace(resolved, text.encode("utf-8"))
+    # The daemon's watcher sees the old file or the new one, never half of it.
+    write_if_changed(resolved, text.encode("utf-8"))
     return checked
-
-
-def _replace(path: Path, data: bytes) -> None:
-    """Write the whole file beside the old one, then rename it over: a reader
-    (the daemon's watcher) sees the old file or the new one, never half."""
-    try:
-        mode = path.stat().st_mode & 0o7777
-    except FileNotFoundError:
-        mode = 0o644
-    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    tmp = Path(name)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        tmp.chmod(mode)
-        tmp.replace(path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise

@@ -8,10 +8,12 @@ leaves as a FetchError.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import math
 import ssl
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -177,14 +179,7 @@ class Fetcher:
         `allow_private` and `per_host_limit` override the Fetcher's defaults for this
         one source.
         """
-        if not self._shards:
-            raise RuntimeError("Fetcher used outside `async with`")
-        try:
-            target = httpx.URL(url)
-        except httpx.InvalidURL as exc:
-            raise FetchError(source_id, url, f"invalid URL: {exc}") from exc
-        if not _is_http(target):
-            raise FetchError(source_id, url, "not an absolute http(s) URL")
+        target = self._target(source_id, url)
         # Validators are opaque: latin-1 turns the stored text back into the exact bytes.
         conditional: dict[bytes, bytes] = {}
         if etag:
@@ -195,18 +190,9 @@ class Fetcher:
         limit = per_host_limit or self._per_host_limit
         # Waiting for a slot is not the server's fault: the deadline starts after it.
         async with self._hosts.slot(_host_key(target), limit), self._semaphore:
-            try:
+            with self._errors(source_id, url, private):
                 async with asyncio.timeout(self._timeout):
                     result = await self._follow(source_id, url, target, conditional, private)
-            except (TimeoutError, httpx.TimeoutException) as exc:
-                raise FetchError(source_id, url, f"timed out after {self._timeout:g}s") from exc
-            except BlockedAddress as exc:
-                hint = "" if private else " (allow_private_addresses is off)"
-                raise FetchError(source_id, url, f"blocked address: {exc}{hint}") from exc
-            except ResolveFailed as exc:
-                raise FetchError(source_id, url, f"DNS: {exc}") from exc
-            except (httpx.HTTPError, httpx.InvalidURL, OSError) as exc:
-                raise FetchError(source_id, url, _describe(exc)) from exc
         if isinstance(result, NotModified):
             # A 304 need not repeat the validators; keep the ones that worked.
             return dataclasses.replace(
@@ -216,6 +202,32 @@ class Fetcher:
             )
         return result
 
+    def _target(self, source_id: str, url: str) -> httpx.URL:
+        if not self._shards:
+            raise RuntimeError("Fetcher used outside `async with`")
+        try:
+            target = httpx.URL(url)
+        except httpx.InvalidURL as exc:
+            raise FetchError(source_id, url, f"invalid URL: {exc}") from exc
+        if not _is_http(target):
+            raise FetchError(source_id, url, "not an absolute http(s) URL")
+        return target
+
+    @contextlib.contextmanager
+    def _errors(self, source_id: str, url: str, private: bool) -> Iterator[None]:
+        """Every transport failure as a FetchError naming the source and URL."""
+        try:
+            yield
+        except (TimeoutError, httpx.TimeoutException) as exc:
+            raise FetchError(source_id, url, f"timed out after {self._timeout:g}s") from exc
+        except BlockedAddress as exc:
+            hint = "" if private else " (allow_private_addresses is off)"
+            raise FetchError(source_id, url, f"blocked address: {exc}{hint}") from exc
+        except ResolveFailed as exc:
+            raise FetchError(source_id, url, f"DNS: {exc}") from exc
+        except (httpx.HTTPError, httpx.InvalidURL, OSError) as exc:
+            raise FetchError(source_id, url, _describe(exc)) from exc
+
     def _shard(self, url: httpx.URL, allow_private: bool) -> _Shard:
         group = self._shards[allow_private]
         return group[zlib.crc32(_host_key(url).encode()) % len(group)]
@@ -224,30 +236,15 @@ class Fetcher:
         """Tell a WebSub hub that `topic_url` changed (hub.mode=publish); return
         the hub's status. Raise FetchError unless it answers 2xx. The hub gets the
         same address policy as sources (`allow_private_addresses`)."""
-        if not self._shards:
-            raise RuntimeError("Fetcher used outside `async with`")
-        try:
-            target = httpx.URL(hub)
-        except httpx.InvalidURL as exc:
-            raise FetchError(WEBSUB, hub, f"invalid URL: {exc}") from exc
-        if not _is_http(target):
-            raise FetchError(WEBSUB, hub, "not an absolute http(s) URL")
+        target = self._target(WEBSUB, hub)
         shard = self._shard(target, self._allow_private)
         async with shard.slots, self._semaphore:
-            try:
+            with self._errors(WEBSUB, hub, self._allow_private):
                 async with asyncio.timeout(self._timeout):
                     response = await shard.client.post(
                         target, data={"hub.mode": "publish", "hub.url": topic_url}
                     )
                     await response.aclose()  # the body says nothing we need
-            except (TimeoutError, httpx.TimeoutException) as exc:
-                raise FetchError(WEBSUB, hub, f"timed out after {self._timeout:g}s") from exc
-            except BlockedAddress as exc:
-                raise FetchError(WEBSUB, hub, f"blocked address: {exc}") from exc
-            except ResolveFailed as exc:
-                raise FetchError(WEBSUB, hub, f"DNS: {exc}") from exc
-            except (httpx.HTTPError, httpx.InvalidURL, OSError) as exc:
-                raise FetchError(WEBSUB, hub, _describe(exc)) from exc
         if not 200 <= response.status_code < 300:
             raise FetchError(WEBSUB, hub, f"HTTP {response.status_code}",
                              status=response.status_code)  # fmt: skip

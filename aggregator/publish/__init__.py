@@ -10,11 +10,11 @@ import gzip
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from aggregator.atomicfile import clean_stale_temp_files, write_if_changed, write_once
 from aggregator.config import TopicConfig
 from aggregator.errors import PublishError
 from aggregator.models import Story
 from aggregator.publish.archive import Plan, plan
-from aggregator.publish.atomicfile import clean_stale_temp_files, write_if_changed, write_once
 from aggregator.publish.feeds import render_atom, render_rss
 from aggregator.publish.jsonfeed import render_json
 from aggregator.publish.layout import (

@@ -3,28 +3,17 @@ RFC 5005 archive page, and what retention deleted (tombstones)."""
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import AbstractContextManager
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
 
 from aggregator.models import StoredEntry
+from aggregator.store.base import StoreParts
 
 # Bound parameters per statement stay well under SQLite's limit.
 _CHUNK = 500
 
 
-class HistoryMixin:
-    if TYPE_CHECKING:
-        _conn: sqlite3.Connection
-
-        def _transaction(self) -> AbstractContextManager[sqlite3.Connection]: ...
-        def _guard(self) -> AbstractContextManager[None]: ...
-        def _entries_where(
-            self, where: str, params: Sequence[object], *, clustered: bool = True
-        ) -> Iterator[StoredEntry]: ...
-
+class HistoryMixin(StoreParts):
     # -- archives --------------------------------------------------------
 
     def archived_uids(self, topic: str) -> set[str]:

@@ -5,14 +5,12 @@ it holds outside its archives."""
 from __future__ import annotations
 
 import json
-import sqlite3
-from collections.abc import Collection, Iterator, Sequence
-from contextlib import AbstractContextManager
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from aggregator.models import StoredEntry
+from aggregator.store.base import StoreParts
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,16 +20,7 @@ class TopicState:
     published: datetime
 
 
-class TopicStateMixin:
-    if TYPE_CHECKING:
-        _conn: sqlite3.Connection
-
-        def _transaction(self) -> AbstractContextManager[sqlite3.Connection]: ...
-        def _guard(self) -> AbstractContextManager[None]: ...
-        def _entries_where(
-            self, where: str, params: Sequence[object], *, clustered: bool = True
-        ) -> Iterator[StoredEntry]: ...
-
+class TopicStateMixin(StoreParts):
     def change_number(self) -> int:
         """The newest change number any entry carries (0: none yet)."""
         with self._guard():

@@ -17,6 +17,7 @@ from typing import Any
 import feedparser
 import pytest
 
+from aggregator.atomicfile import TEMP_SUFFIX
 from aggregator.config import TopicConfig
 from aggregator.errors import PublishError
 from aggregator.models import Credit, Enclosure, StoredEntry, Story
@@ -31,7 +32,6 @@ from aggregator.publish import (
     render_rss,
     write_if_changed,
 )
-from aggregator.publish.atomicfile import TEMP_SUFFIX
 from aggregator.publish.feeds import MATCHED_SCHEME
 
 BASE = "https://feeds.example/"
