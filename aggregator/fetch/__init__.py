@@ -110,10 +110,13 @@ class Fetcher:
     async def __aenter__(self) -> Fetcher:
         # One big AsyncClient scans its whole pool on every request; small ones are faster.
         count = math.ceil(self._max_concurrency / CONNECTIONS_PER_CLIENT)
+        # Loading the trust store takes ~16 ms: once for every client, not once each.
+        tls = self._ssl_context or httpx.create_ssl_context(trust_env=False)
         self._shards = {
             policy: [
                 _Shard(
-                    self._client(allow_private=policy), asyncio.Semaphore(CONNECTIONS_PER_CLIENT)
+                    self._client(allow_private=policy, tls=tls),
+                    asyncio.Semaphore(CONNECTIONS_PER_CLIENT),
                 )
                 for _ in range(count)
             ]
@@ -135,15 +138,15 @@ class Fetcher:
             for shard in group:
                 await shard.client.aclose()
 
-    def _client(self, *, allow_private: bool) -> httpx.AsyncClient:
-        transport = httpx.AsyncHTTPTransport(trust_env=False)
+    def _client(self, *, allow_private: bool, tls: ssl.SSLContext) -> httpx.AsyncClient:
+        transport = httpx.AsyncHTTPTransport(verify=tls, trust_env=False)
         # httpx has no parameter for httpcore's network backend, which is where the
         # address check must sit (see _address); tests/integration/test_hostile.py
         # proves the swapped pool is the one used.
         transport._pool = connection_pool(
             self._resolver,
             allow_private=allow_private,
-            ssl_context=self._ssl_context or httpx.create_ssl_context(trust_env=False),
+            ssl_context=tls,
             connections=CONNECTIONS_PER_CLIENT,
         )
         return httpx.AsyncClient(
