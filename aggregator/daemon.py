@@ -18,13 +18,14 @@ import dataclasses
 import logging
 import signal
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, timedelta
 from typing import Any
 
 from apscheduler.job import Job
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from aggregator import health, serve
+from aggregator.clock import utc_now
 from aggregator.clockjumps import tick_stalled
 from aggregator.config import Config, with_listen_address
 from aggregator.crashpoint import crash_point
@@ -52,10 +53,6 @@ RESTART_KEYS = (
     "parse_timeout", "parse_max_memory",
 )  # fmt: skip
 _TICK_JOB = "tick"
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 class Daemon:

@@ -15,18 +15,15 @@ import hashlib
 import logging
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 from aggregator import config
+from aggregator.clock import utc_now
 from aggregator.errors import ConfigError
 from aggregator.health import ConfigStatus
 
 log = logging.getLogger(__name__)
-
-
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 def _digest(path: Path) -> str:
@@ -39,7 +36,7 @@ def _digest(path: Path) -> str:
 
 class ConfigWatcher:
     def __init__(
-        self, path: Path, current: config.Config, *, clock: Callable[[], datetime] = _utc_now
+        self, path: Path, current: config.Config, *, clock: Callable[[], datetime] = utc_now
     ) -> None:
         self.path = path
         self.config = current

@@ -64,12 +64,6 @@ def band_keys(sig: Sequence[int]) -> tuple[int, ...]:
     return tuple(keys)
 
 
-def jaccard(a: frozenset[str], b: frozenset[str]) -> float:
-    if not a or not b:
-        return 0.0
-    return len(a & b) / len(a | b)
-
-
 def containment(a: frozenset[str], b: frozenset[str]) -> float:
     """How much of the smaller set is in the larger: a trimmed copy scores high."""
     if not a or not b:

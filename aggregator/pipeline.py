@@ -11,10 +11,11 @@ import random
 import time
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from aggregator import curate, dedup, publish, schedule
+from aggregator.clock import utc_now
 from aggregator.clockjumps import is_due
 from aggregator.config import Config, SourceConfig
 from aggregator.crashpoint import crash_point
@@ -42,10 +43,6 @@ log = logging.getLogger(__name__)
 # has been seen on this many consecutive fetches: one misconfigured deploy must not
 # move a source for good.
 PERMANENT_AFTER = 3
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True, slots=True)

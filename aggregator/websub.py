@@ -11,8 +11,9 @@ import asyncio
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
+from aggregator.clock import utc_now
 from aggregator.errors import FetchError
 from aggregator.fetch import Fetcher
 
@@ -22,10 +23,6 @@ FIRST_RETRY = timedelta(minutes=1)
 MAX_RETRY = timedelta(hours=1)
 
 Ping = tuple[str, str]  # (hub URL, feed URL)
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass(slots=True)
