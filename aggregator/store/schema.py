@@ -147,4 +147,23 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (topic, story_id)
     ) WITHOUT ROWID;
     """,
+    # 7: the title and lead words stories are compared by, stored with each entry,
+    # so that re-scoring a similar-text candidate reads a short line instead of
+    # re-folding its whole body (NULL for older entries: read from their text).
+    # Band rows keep their time as integer seconds, not ISO text: a third of the
+    # size, so each stored document dirties fewer index pages.
+    """
+    ALTER TABLE entries ADD COLUMN story_words TEXT;
+    CREATE TABLE entry_bands_7 (
+        band      INTEGER NOT NULL,
+        at        INTEGER NOT NULL,
+        entry_id  INTEGER NOT NULL REFERENCES entries(id) ON DELETE CASCADE,
+        PRIMARY KEY (band, at, entry_id)
+    ) WITHOUT ROWID;
+    INSERT OR IGNORE INTO entry_bands_7 (band, at, entry_id)
+        SELECT band, CAST(unixepoch(sort_date) AS INTEGER), entry_id FROM entry_bands;
+    DROP TABLE entry_bands;
+    ALTER TABLE entry_bands_7 RENAME TO entry_bands;
+    CREATE INDEX entry_bands_entry ON entry_bands (entry_id);
+    """,
 )

@@ -7,8 +7,10 @@ LSH bands by key within a window of sort dates.
 
 from __future__ import annotations
 
+import json
+import math
 import sqlite3
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -28,35 +30,69 @@ class Join:
     joined_to: int
 
 
+@dataclass(frozen=True, slots=True)
+class Known:
+    """What the store already holds under one document's keys and aliases:
+    two indexed queries per document instead of several per entry."""
+
+    by_key: dict[str, tuple[int, str]]  # key -> (id, content_hash)
+    by_alias: dict[str, tuple[int, str, str]]  # alias -> (id, content_hash, key)
+    tombstoned: frozenset[str]  # keys that retention deleted
+
+
+def known(db: sqlite3.Connection, source_id: str, items: Sequence[NewEntry]) -> Known:
+    keys = json.dumps([item.key for item in items])
+    by_key = {
+        str(r[0]): (int(r[1]), str(r[2]))
+        for r in db.execute(
+            "SELECT key, id, content_hash FROM entries "
+            "WHERE source_id = ? AND key IN (SELECT value FROM json_each(?))",
+            (source_id, keys),
+        )
+    }
+    unknown = [item for item in items if item.key not in by_key]
+    if not unknown:
+        return Known(by_key, {}, frozenset())
+    names = json.dumps(sorted({a for item in unknown for a in ("key:" + item.key, *item.aliases)}))
+    by_alias = {
+        str(r[0]): (int(r[1]), str(r[2]), str(r[3]))
+        for r in db.execute(
+            "SELECT a.alias, e.id, e.content_hash, e.key FROM entry_aliases a "
+            "JOIN entries e ON e.id = a.entry_id "
+            "WHERE a.source_id = ? AND a.alias IN (SELECT value FROM json_each(?))",
+            (source_id, names),
+        )
+    }
+    tombstoned = frozenset(
+        str(r[0])
+        for r in db.execute(
+            "SELECT key FROM tombstones "
+            "WHERE source_id = ? AND key IN (SELECT value FROM json_each(?))",
+            (source_id, json.dumps([item.key for item in unknown])),
+        )
+    )
+    return Known(by_key, by_alias, tombstoned)
+
+
 def find_existing(
-    db: sqlite3.Connection,
-    source_id: str,
-    item: NewEntry,
-    batch_keys: Collection[str],
-    claimed: Collection[int],
+    found: Known, item: NewEntry, batch_keys: Collection[str], claimed: Collection[int]
 ) -> tuple[int, str, bool] | None:
     """(id, content_hash, found by its key) of the stored entry `item` is, if any.
 
     First by key, then by the aliases of its earlier names. An alias never
     reaches an entry that another item of the same document already is, or
     whose own key is in the document: two entries side by side in one
-    document are two entries.
+    document are two entries. (Entries inserted while storing this document
+    have their keys in it, so looking aliases up before storing it is exact.)
     """
-    row = db.execute(
-        "SELECT id, content_hash FROM entries WHERE source_id = ? AND key = ?",
-        (source_id, item.key),
-    ).fetchone()
+    row = found.by_key.get(item.key)
     if row is not None:
-        return int(row[0]), str(row[1]), True
+        return row[0], row[1], True
     for alias in ("key:" + item.key, *item.aliases):
-        hit = db.execute(
-            "SELECT e.id, e.content_hash, e.key FROM entry_aliases a "
-            "JOIN entries e ON e.id = a.entry_id WHERE a.source_id = ? AND a.alias = ?",
-            (source_id, alias),
-        ).fetchone()
+        hit = found.by_alias.get(alias)
         if hit is None or hit[0] in claimed or hit[2] in batch_keys:
             continue
-        return int(hit[0]), str(hit[1]), False
+        return hit[0], hit[1], False
     return None
 
 
@@ -70,12 +106,20 @@ def remember(db: sqlite3.Connection, source_id: str, entry_id: int, item: NewEnt
 
 
 def index_text(db: sqlite3.Connection, entry_id: int, item: NewEntry, sort_date: str) -> None:
-    """(Re)index an entry's fingerprint and LSH bands."""
-    db.execute("UPDATE entries SET fingerprint = ? WHERE id = ?", (item.fingerprint, entry_id))
+    """Re-index an edited entry's fingerprint, story words and LSH bands."""
+    db.execute(
+        "UPDATE entries SET fingerprint = ?, story_words = ? WHERE id = ?",
+        (item.fingerprint, item.story or None, entry_id),
+    )
     db.execute("DELETE FROM entry_bands WHERE entry_id = ?", (entry_id,))
+    add_bands(db, entry_id, item, sort_date)
+
+
+def add_bands(db: sqlite3.Connection, entry_id: int, item: NewEntry, sort_date: str) -> None:
+    at = _seconds(datetime.fromisoformat(sort_date))
     db.executemany(
-        "INSERT OR IGNORE INTO entry_bands (band, sort_date, entry_id) VALUES (?, ?, ?)",
-        [(band, sort_date, entry_id) for band in item.bands],
+        "INSERT OR IGNORE INTO entry_bands (band, at, entry_id) VALUES (?, ?, ?)",
+        [(band, at, entry_id) for band in item.bands],
     )
 
 
@@ -116,27 +160,44 @@ def find_story(
         r[0]
         for r in db.execute(
             f"SELECT entry_id FROM entry_bands WHERE band IN ({marks}) "  # noqa: S608
-            "AND sort_date BETWEEN ? AND ? GROUP BY entry_id "
+            "AND at BETWEEN ? AND ? GROUP BY entry_id "
             "ORDER BY count(*) DESC, entry_id LIMIT ?",
-            (*item.bands, lo, hi, MAX_CANDIDATES),
+            (
+                *item.bands,
+                _seconds(sort_date - clustering.window),
+                _seconds(sort_date + clustering.window),
+                MAX_CANDIDATES,
+            ),
         )
     ]
     if not ids:
         return None
     marks = ",".join("?" * len(ids))
+    # An entry's text is only read when its story words were never stored.
     candidates = [
-        Candidate(r[0], r[1], r[2], r[3], r[4], r[5], datetime.fromisoformat(r[6]))
+        Candidate(
+            r[0], r[1], r[2], r[3] or "", r[4] or "", r[5] or "", datetime.fromisoformat(r[6]), r[7]
+        )
         for r in db.execute(
-            "SELECT e.id, e.story_id, e.source_id, e.title, e.summary, e.content, e.sort_date "  # noqa: S608
+            "SELECT e.id, e.story_id, e.source_id, "  # noqa: S608
+            "CASE WHEN e.story_words IS NULL THEN e.title END, "
+            "CASE WHEN e.story_words IS NULL THEN e.summary END, "
+            "CASE WHEN e.story_words IS NULL THEN e.content END, e.sort_date, e.story_words "
             f"FROM entries e JOIN entries s ON s.id = e.story_id WHERE e.id IN ({marks}) "
-            "AND s.sort_date BETWEEN ? AND ?",
-            (*ids, lo, hi),
+            "AND e.sort_date BETWEEN ? AND ? AND s.sort_date BETWEEN ? AND ?",
+            (*ids, lo, hi, lo, hi),
         )
     ]
     found = clustering.similar(item, candidates)
     if found is None:
         return None
     return Join(found.candidate.story_id, None, found.reason, found.score, found.candidate.entry_id)
+
+
+def _seconds(value: datetime) -> int:
+    """A band row's time: whole seconds, rounded down (the candidates' exact sort
+    dates are checked against the window when they are read)."""
+    return math.floor(value.timestamp())
 
 
 def stamp_of(value: datetime) -> str:

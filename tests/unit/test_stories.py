@@ -274,7 +274,7 @@ def test_similar_text_is_found_through_an_index_not_a_scan(store: Store) -> None
             row[3]
             for row in conn.execute(
                 "EXPLAIN QUERY PLAN SELECT entry_id FROM entry_bands WHERE band IN (1, 2, 3) "
-                "AND sort_date BETWEEN '2026' AND '2027' GROUP BY entry_id"
+                "AND at BETWEEN 1 AND 2 GROUP BY entry_id"
             )
         )
         fingerprint = " ".join(
@@ -286,8 +286,8 @@ def test_similar_text_is_found_through_an_index_not_a_scan(store: Store) -> None
         )
     finally:
         conn.close()
+    assert "SEARCH entry_bands USING PRIMARY KEY (band=? AND at>? AND at<?)" in plan
     window = "sort_date>? AND sort_date<?"
-    assert f"SEARCH entry_bands USING PRIMARY KEY (band=? AND {window})" in plan
     assert f"INDEX entries_fingerprint (fingerprint=? AND {window})" in fingerprint
 
 
@@ -311,3 +311,39 @@ def test_a_version_1_database_is_migrated_with_its_stories(tmp_path: Path) -> No
             (1, "first", 1), (2, "url", 1)
         ]  # fmt: skip
         assert [e.id for e in store.stories(clustered=False)] == [3, 1, 2]
+
+
+def test_entries_stored_before_version_7_still_join_similar_copies(tmp_path: Path) -> None:
+    """Migration 7 keeps the band index (ISO times become seconds) and entries
+    without stored story words are compared by their text."""
+    path = tmp_path / "v6.sqlite"
+    conn = sqlite3.connect(path)
+    conn.executescript(";".join(MIGRATIONS[:6]) + ";PRAGMA user_version = 6;")
+    conn.close()
+    with Store.open(path) as fresh:  # fills a v7 database, then made to look like v6
+        fresh.sync_sources(SOURCES)
+        put(fresh, "a", [entry("a1", "Libya oil output hits 11-year high", summary=WIRE_LEAD)])
+    conn = sqlite3.connect(path)
+    conn.executescript(
+        """
+        UPDATE entries SET story_words = NULL;
+        CREATE TABLE old_bands (band INTEGER NOT NULL, sort_date TEXT NOT NULL,
+            entry_id INTEGER NOT NULL, PRIMARY KEY (band, sort_date, entry_id)) WITHOUT ROWID;
+        INSERT INTO old_bands SELECT band, (SELECT sort_date FROM entries WHERE id = entry_id),
+            entry_id FROM entry_bands;
+        DROP TABLE entry_bands;
+        ALTER TABLE old_bands RENAME TO entry_bands;
+        ALTER TABLE entries DROP COLUMN story_words;
+        PRAGMA user_version = 6;
+        """
+    )
+    conn.close()
+    with Store.open(path) as store:
+        bands = store._conn.execute("SELECT count(*), min(at) FROM entry_bands").fetchone()
+        assert bands[0] > 10 and bands[1] == int(T0.timestamp())
+        put(store, "b", [entry("b1", "Libyan crude production climbs to highest since 2013",
+                               summary="TRIPOLI (Wire) - " + WIRE_LEAD)], hours=1)  # fmt: skip
+        assert stories(store) == [
+            [("a", "Libya oil output hits 11-year high"),
+             ("b", "Libyan crude production climbs to highest since 2013")]
+        ]  # fmt: skip
