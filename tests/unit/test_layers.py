@@ -22,6 +22,7 @@ OWNERS = {
     "tomlkit": "config_edit",
     "prometheus_client": "metrics",
     "httpcore": "fetch",
+    "lxml": "parse",
 }
 PURE = {"dedup", "curate", "query", "verdicts", "opml", "schedule", "minhash", "textfold"}
 IMPURE_MODULES = {"socket", "subprocess", "os", "shutil", "urllib.request", "http", "asyncio"}
