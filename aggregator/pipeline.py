@@ -354,22 +354,27 @@ def _publish_topic(
     )
     written: list[Path] = []
     count = store.archive_count(topic.slug)
-    # Archives recorded before whose files are missing: an interrupted write,
-    # or a format added to the topic since.
-    for number in range(1, count + 1):
-        if publish.missing_archive_formats(topic, number, out):
-            ids = store.archive_page(topic.slug, number)
-            found = curate.assemble(
-                matcher, store.story_entries(sid for _, sid in ids), sources=infos
-            )
-            stories = [found[uid] for uid, _ in ids if uid in found]
-            written += publish.publish_archive(topic, number, stories, output_dir=out,
-                                               base_url=base)  # fmt: skip
-    for page in plan.pages:
-        count += 1
-        # Recorded first: a crash before the files exist is repaired above next time.
-        store.add_archive_page(topic.slug, count, [(s.uid, s.entry.story_id) for s in page])
-        written += publish.publish_archive(topic, count, page, output_dir=out, base_url=base)
+    # Archive files are written on threads while the next pages render; all are
+    # on disk before the current document (which links to them) is replaced.
+    with publish.WriteBatch() as batch:
+        # Archives recorded before whose files are missing: an interrupted write,
+        # or a format added to the topic since.
+        for number in range(1, count + 1):
+            if publish.missing_archive_formats(topic, number, out):
+                ids = store.archive_page(topic.slug, number)
+                found = curate.assemble(
+                    matcher, store.story_entries(sid for _, sid in ids), sources=infos
+                )
+                stories = [found[uid] for uid, _ in ids if uid in found]
+                publish.publish_archive(topic, number, stories, output_dir=out, base_url=base,
+                                        batch=batch)  # fmt: skip
+        for page in plan.pages:
+            count += 1
+            # Recorded first: a crash before the files exist is repaired above next time.
+            store.add_archive_page(topic.slug, count, [(s.uid, s.entry.story_id) for s in page])
+            publish.publish_archive(topic, count, page, output_dir=out, base_url=base,
+                                    batch=batch)  # fmt: skip
+        written += batch.finish()
     written += publish.publish_topic(
         topic, plan.current, output_dir=out, base_url=base, hub=config.topic_hub(topic),
         archives=count,

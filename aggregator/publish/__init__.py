@@ -6,11 +6,17 @@ The only place that imports feedgen and jinja2.
 
 from __future__ import annotations
 
+import functools
 import gzip
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from aggregator.atomicfile import clean_stale_temp_files, write_if_changed, write_once
+from aggregator.atomicfile import (
+    WriteBatch,
+    clean_stale_temp_files,
+    write_if_changed,
+    write_once,
+)
 from aggregator.config import TopicConfig
 from aggregator.errors import PublishError
 from aggregator.models import Story
@@ -43,6 +49,7 @@ __all__ = [
     "Plan",
     "SourceSummary",
     "TopicSummary",
+    "WriteBatch",
     "clean_stale_temp_files",
     "feed_path",
     "feed_url",
@@ -99,10 +106,12 @@ def publish_topic(
 
 
 def publish_archive(
-    topic: TopicConfig, number: int, stories: Sequence[Story], *, output_dir: Path, base_url: str
-) -> list[Path]:
+    topic: TopicConfig, number: int, stories: Sequence[Story], *, output_dir: Path,
+    base_url: str, batch: WriteBatch | None = None,
+) -> list[Path]:  # fmt: skip
     """Write archive `number` in every configured format, unless it exists:
-    an archive, once written, never changes."""
+    an archive, once written, never changes. With a batch, the files are
+    written on its threads (batch.finish() returns them) and [] is returned."""
     page = Page(number=number)
     documents = {
         archive_path(output_dir, topic.slug, number, fmt): RENDERERS[fmt](
@@ -111,7 +120,18 @@ def publish_archive(
         for fmt in topic.formats
         if not archive_path(output_dir, topic.slug, number, fmt).exists()
     }
-    return _write_all(topic.slug, output_dir, documents, write_once)
+    if batch is None:
+        return _write_all(topic.slug, output_dir, documents, write_once)
+    for path, data in documents.items():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        batch.submit(
+            path.parent,
+            functools.partial(
+                _write_all, topic.slug, output_dir, {path: data},
+                functools.partial(write_once, sync_directory=False),
+            ),
+        )  # fmt: skip
+    return []
 
 
 def missing_archive_formats(topic: TopicConfig, number: int, output_dir: Path) -> bool:

@@ -10,6 +10,7 @@ unchanged topic renders byte-identical and the file on disk is left alone.
 
 from __future__ import annotations
 
+import functools
 import html
 import re
 from collections.abc import Iterable, Sequence
@@ -248,6 +249,11 @@ def http_url(url: str | None) -> str | None:
     """The URL if it is absolute http(s); anything else is not worth a link."""
     if not url:
         return None
+    return _http_url(url)
+
+
+@functools.lru_cache(maxsize=65_536)  # the same links recur in every format and page
+def _http_url(url: str) -> str | None:
     cleaned = scrub(url).strip()
     return cleaned if is_http_url(cleaned) else None
 
