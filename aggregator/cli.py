@@ -203,6 +203,8 @@ def topics_test(config_path: Path) -> None:
             got = f"matched: {', '.join(r.terms)}" if r.matched else "not matched"
             if r.blocked_by:
                 got += f" (blocked by {', '.join(r.blocked_by)})"
+            elif r.score is not None:
+                got += f" ({verdicts.render_score(r.score, topic.min_score)})"
             status = "pass" if r.passed else "FAIL"
             click.echo(f"  {status}  [{r.index}] want {want}, {got}: {r.example.title}")
         click.echo(f"  precision {_ratio(report.precision)}  recall {_ratio(report.recall)}")
@@ -225,6 +227,8 @@ def _ratio(value: float | None) -> str:
               help="How far back to count.")  # fmt: skip
 @click.option("--limit", type=click.IntRange(0, 1000), default=10, show_default=True,
               help="How many of the newest matching titles to list.")  # fmt: skip
+@click.option("--min-score", type=click.FloatRange(0, 1000, min_open=True), default=None,
+              help="A min_score to try (replaces the topic's).")  # fmt: skip
 def topics_preview(
     config_path: Path,
     slug: str | None,
@@ -232,6 +236,7 @@ def topics_preview(
     excludes: tuple[str, ...],
     weeks: int,
     limit: int,
+    min_score: float | None,
 ) -> None:
     """What topic SLUG (or --query) would contain now, from the stored archive.
 
@@ -252,19 +257,22 @@ def topics_preview(
     if query_text is not None:
         topic = dataclasses.replace(topic, query=query_text, any=(), all=())
     topic = dataclasses.replace(topic, exclude=topic.exclude + excludes)
+    if min_score is not None:
+        topic = dataclasses.replace(topic, min_score=min_score)
     now = datetime.now(UTC)
     window = dataclasses.replace(topic, max_items=10**9, max_age=timedelta(weeks=weeks))
 
-    def work(store: Store) -> tuple[list[Story], list[Story]]:
+    matcher = curate.compile_topic(window, cfg.sources)
+
+    def work(store: Store) -> tuple[list[Story], list[Story], dict[str, curate.SourceInfo]]:
         infos = source_infos(cfg, store)
-        matcher = curate.compile_topic(window, cfg.sources)
         found = curate.select(matcher, store.stories(), now=now, sources=infos)
         feed = curate.select(
             curate.compile_topic(topic, cfg.sources), store.stories(), now=now, sources=infos
         )
-        return found, feed
+        return found, feed, infos
 
-    found, feed = _with_store(cfg, work)
+    found, feed, infos = _with_store(cfg, work)
     click.echo(f"{topic.slug}: {len(found)} stories in the last {weeks} weeks; "
                f"the feed would publish {len(feed)} (max_items {topic.max_items})")  # fmt: skip
     per_day = Counter(s.entry.sort_date.date() for s in found)
@@ -279,7 +287,9 @@ def topics_preview(
     for story in found[:limit]:
         when = story.entry.sort_date.strftime("%Y-%m-%d %H:%M")
         terms = f"  [{', '.join(story.matched)}]" if story.matched else ""
-        click.echo(f"  {when}  {story.source_title}: {story.entry.title}{terms}")
+        score = matcher.score(curate.document(story.entry, infos.get(story.entry.source_id)))
+        shown = f"  score {score.total:.1f}" if score is not None else ""
+        click.echo(f"  {when}  {story.source_title}: {story.entry.title}{terms}{shown}")
 
 
 @main.command()

@@ -30,7 +30,7 @@ _TOPIC_KEYS = {
     "title", "description", "any", "all", "none", "sources", "tags", "max_items", "max_age",
     "query", "exclude", "min_age", "explain_matches", "examples",
     "formats", "hub", "archive_page_size",
-    "cluster",
+    "cluster", "min_score", "demote",
 }  # fmt: skip
 _EXAMPLE_KEYS = {"title", "text", "match"}
 # Published formats, in the order they are listed on the index page.
@@ -113,6 +113,8 @@ class TopicConfig:
     hub: str | None = None  # None: Settings.hub
     archive_page_size: int = 25  # items per RFC 5005 archive document
     cluster: bool = True  # False: entries joined by similarity only are published apart
+    min_score: float | None = None  # None: matching the query is enough (query/score.py)
+    demote: tuple[str, ...] = ()  # queries whose matched terms lower the score
 
 
 @dataclass(frozen=True, slots=True)
@@ -457,6 +459,7 @@ def _topics(
             # An archive page never holds more than the current document.
             archive_page_size=min(v.positive_int(t, p, "archive_page_size", 25, 10_000), max_items),
             cluster=v.get(t, p, "cluster", bool, True),
+            **_relevance(v, t, p),
         )
         for key in ("any", "all", "none"):
             for i, term in enumerate(getattr(topics[slug], key)):
@@ -478,16 +481,33 @@ def _query(v: _Validator, t: Mapping[str, Any], p: str) -> str:
     return text
 
 
-def _excludes(v: _Validator, t: Mapping[str, Any], p: str) -> tuple[str, ...]:
+def _excludes(v: _Validator, t: Mapping[str, Any], p: str, key: str = "exclude") -> tuple[str, ...]:
     kept: list[str] = []
-    for i, text in enumerate(v.strings(t, p, "exclude")):
+    for i, text in enumerate(v.strings(t, p, key)):
         try:
             query.parse(text)
         except query.QuerySyntaxError as exc:
-            v.problem(f"{p}.exclude[{i}]", str(exc))
+            v.problem(f"{p}.{key}[{i}]", str(exc))
         else:
             kept.append(text)
     return tuple(kept)
+
+
+def _relevance(v: _Validator, t: Mapping[str, Any], p: str) -> dict[str, Any]:
+    """min_score and demote: a threshold on how much an article is about the topic."""
+    min_score: float | None = None
+    raw = t.get("min_score")
+    if raw is not None:
+        if isinstance(raw, bool) or not isinstance(raw, int | float) or not 0 < raw <= 1000:
+            v.problem(f"{p}.min_score", f"expected a number above 0 (at most 1000), got {raw!r}")
+        elif not (t.get("query") or t.get("any") or t.get("all")):
+            v.problem(f"{p}.min_score", "needs a query (or any/all terms) to score")
+        else:
+            min_score = float(raw)
+    demote = _excludes(v, t, p, "demote")
+    if "demote" in t and raw is None:
+        v.problem(f"{p}.demote", "has no effect without min_score")
+    return {"min_score": min_score, "demote": demote}
 
 
 def _examples(v: _Validator, t: Mapping[str, Any], p: str) -> tuple[TopicExample, ...]:

@@ -17,7 +17,8 @@ from datetime import datetime
 from aggregator import query
 from aggregator.config import SourceConfig, TopicConfig, TopicExample
 from aggregator.models import Credit, StoredEntry, Story
-from aggregator.query import Document, Query
+from aggregator.query import Document, Query, Score
+from aggregator.query import score as score_terms
 
 # Published ids live in this namespace; see story_uid.
 _STORY_NAMESPACE = uuid.UUID("6f1d3c1e-2a44-4d0e-9b8a-6f0c9a1e5b21")
@@ -44,6 +45,7 @@ class TopicMatcher:
     query: Query | None  # None: every article in scope
     excludes: tuple[Exclude, ...]
     scope: frozenset[str] | None  # source ids, or None for every source
+    demotes: tuple[Query, ...] = ()
 
     def in_scope(self, source_id: str) -> bool:
         return self.scope is None or source_id in self.scope
@@ -54,13 +56,27 @@ class TopicMatcher:
                 return exclude
         return None
 
+    def score(self, doc: Document) -> Score | None:
+        """How much the document is about the topic; None when the topic has no
+        min_score (or no query), so matching alone decides."""
+        if self.topic.min_score is None or self.query is None:
+            return None
+        return score_terms(self.query, doc, self.demotes)
+
     def match_document(self, doc: Document) -> tuple[str, ...] | None:
         """The terms that selected the document, or None when it does not belong."""
         if self.query is not None and not self.query.test(doc):
             return None
         if self.excluded_by(doc) is not None:
             return None
-        return () if self.query is None else self.query.matched(doc)
+        if self.query is None:
+            return ()
+        terms = self.query.positive(doc)
+        if self.topic.min_score is not None:
+            found = score_terms(self.query, doc, self.demotes, terms)
+            if found.total < self.topic.min_score:
+                return None
+        return tuple(dict.fromkeys(t.label for t in terms))
 
     def match(self, entry: StoredEntry) -> tuple[str, ...] | None:
         return self.match_document(document(entry))
@@ -118,6 +134,7 @@ def compile_topic(topic: TopicConfig, sources: Mapping[str, SourceConfig]) -> To
         query=None if rule is None else Query(rule),
         excludes=tuple(Exclude(key, Query(node)) for key, node in excludes),
         scope=None if scope is None else frozenset(scope),
+        demotes=tuple(query.compile_query(text) for text in topic.demote),
     )
 
 
@@ -127,7 +144,10 @@ def rule_digest(matcher: TopicMatcher) -> str:
     then walks the whole archive again instead of only what changed."""
     t = matcher.topic
     scope = None if matcher.scope is None else sorted(matcher.scope)
-    parts = (t.query, t.exclude, t.any, t.all, t.none, scope, t.cluster, t.min_age)
+    parts: tuple[object, ...] = (t.query, t.exclude, t.any, t.all, t.none, scope, t.cluster)
+    parts += (t.min_age,)
+    if t.min_score is not None:  # only then, so existing topics keep their digest
+        parts += (t.min_score, t.demote)
     return hashlib.sha256(repr(parts).encode("utf-8", "surrogatepass")).hexdigest()
 
 

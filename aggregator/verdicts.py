@@ -6,6 +6,7 @@ what these functions return; nothing here reads the store or the clock.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -14,11 +15,12 @@ from aggregator import query
 from aggregator.config import TopicExample
 from aggregator.curate import SourceInfo, TopicMatcher, document, example_document
 from aggregator.models import StoredEntry
-from aggregator.query import Document, Explained
+from aggregator.query import Document, Explained, Score
 
 MATCHED = "matched"
 NO_MATCH = "no match"
 EXCLUDED = "excluded"
+LOW_SCORE = "score too low"
 OUT_OF_SCOPE = "out of scope"
 TOO_OLD = "too old"
 TOO_NEW = "too new"
@@ -37,6 +39,9 @@ class Verdict:
     query: Explained | None = None  # None: the topic has no condition
     blocked_by: tuple[tuple[str, Explained], ...] = ()  # excludes that matched
     note: str = ""
+    score: Score | None = None  # for a topic with min_score whose query matched
+
+    min_score: float | None = None
 
     @property
     def selected(self) -> bool:
@@ -77,16 +82,21 @@ def explain_story(
         first: Verdict | None = None
         chosen: Verdict | None = None
         for member in in_scope:
-            tree, blocked = _judge(matcher, docs[member.id])
+            doc = docs[member.id]
+            tree, blocked = _judge(matcher, doc)
             hit = tree is None or tree.matched
-            outcome = (EXCLUDED if blocked else MATCHED) if hit else NO_MATCH
-            terms = matcher.query.matched(docs[member.id]) if matcher.query and hit else ()
-            verdict = Verdict(topic.slug, topic.title, outcome, member, terms, tree, tuple(blocked))
+            score = matcher.score(doc) if hit else None
+            outcome = _outcome(matcher, hit, blocked, score)
+            terms = matcher.query.matched(doc) if matcher.query and hit else ()
+            verdict = Verdict(
+                topic.slug, topic.title, outcome, member, terms, tree, tuple(blocked),
+                score=score, min_score=topic.min_score,
+            )  # fmt: skip
             first = first or verdict
             if outcome == MATCHED:
                 chosen = verdict
                 break
-            if outcome == EXCLUDED and (first.outcome == NO_MATCH):
+            if outcome != NO_MATCH and first.outcome == NO_MATCH:
                 first = verdict
         assert first is not None  # in_scope is not empty
         verdict = chosen or first
@@ -98,8 +108,26 @@ def explain_story(
     return verdicts
 
 
+def _outcome(
+    matcher: TopicMatcher, hit: bool, blocked: list[tuple[str, Explained]], score: Score | None
+) -> str:
+    """Mirrors TopicMatcher.match_document: the query, then excludes, then min_score."""
+    if not hit:
+        return NO_MATCH
+    if blocked:
+        return EXCLUDED
+    if score is not None and score.total < (matcher.topic.min_score or 0.0):
+        return LOW_SCORE
+    return MATCHED
+
+
 def _replace(v: Verdict, outcome: str, note: str) -> Verdict:
-    return Verdict(v.slug, v.title, outcome, v.entry, v.matched, v.query, v.blocked_by, note)
+    return dataclasses.replace(v, outcome=outcome, note=note)
+
+
+def render_score(score: Score, min_score: float | None) -> str:
+    """'score 10.4 = OPEC 9.0 + oil 1.4 (min_score 4)'."""
+    return f"score {score.describe()} (min_score {min_score or 0:g})"
 
 
 def render_verdict(verdict: Verdict) -> list[str]:
@@ -112,6 +140,8 @@ def render_verdict(verdict: Verdict) -> list[str]:
         lines.append(f"  {verdict.note}")
     if verdict.entry is not None:
         lines.append(f"  judged on entry {verdict.entry.id} ({verdict.entry.source_id})")
+        if verdict.score is not None:
+            lines.append(f"  {render_score(verdict.score, verdict.min_score)}")
         if verdict.query is None:
             lines.append("  query: none (every article in scope)")
         else:
@@ -154,6 +184,7 @@ class ExampleResult:
     matched: bool
     terms: tuple[str, ...]
     blocked_by: tuple[str, ...]
+    score: Score | None = None  # for a topic with min_score whose query matched
 
     @property
     def passed(self) -> bool:
@@ -192,7 +223,10 @@ def run_examples(matcher: TopicMatcher) -> ExampleReport:
     for i, example in enumerate(matcher.topic.examples):
         doc = example_document(example)
         tree, blocked = _judge(matcher, doc)
-        hit = (tree is None or tree.matched) and not blocked
+        found = tree is None or tree.matched
+        score = matcher.score(doc) if found else None
+        hit = _outcome(matcher, found, blocked, score) == MATCHED
         terms = matcher.query.matched(doc) if matcher.query and hit else ()
-        results.append(ExampleResult(i, example, hit, terms, tuple(k for k, _ in blocked)))
+        blocked_by = tuple(k for k, _ in blocked)
+        results.append(ExampleResult(i, example, hit, terms, blocked_by, score))
     return ExampleReport(matcher.topic.slug, tuple(results))

@@ -1,13 +1,15 @@
 """The topic query language: parse once, compile once, test many documents.
 
 Pure: no I/O, no clock. `syntax` parses, `engine` compiles and evaluates,
-`document` holds one entry's folded fields, `text` folds and finds word forms.
+`document` holds one entry's folded fields, `text` folds and finds word forms,
+`score` says how much a matched entry is about a topic (`min_score`).
 """
 
 from __future__ import annotations
 
 from aggregator.query.document import TEXT, Document
 from aggregator.query.engine import Explained, Query
+from aggregator.query.score import Points, Score, score
 from aggregator.query.syntax import (
     FIELDS,
     And,
@@ -33,14 +35,17 @@ __all__ = [
     "Node",
     "Not",
     "Or",
+    "Points",
     "Query",
     "QuerySyntaxError",
+    "Score",
     "Term",
     "compile_query",
     "fold",
     "literal",
     "parse",
     "render",
+    "score",
     "terms",
     "variants",
 ]

@@ -6,6 +6,7 @@ cached, so matching one entry against many topics pays for them once.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable
 from urllib.parse import urlsplit
 
@@ -19,7 +20,7 @@ TEXT = "text"  # the default field: title, summary, content and categories
 
 
 class Document:
-    __slots__ = ("_folded", "_raw", "_tokens", "host")
+    __slots__ = ("_counts", "_folded", "_raw", "_tokens", "host")
 
     def __init__(
         self,
@@ -44,6 +45,7 @@ class Document:
         }
         self._folded: dict[str, str] = {}
         self._tokens: dict[str, frozenset[str]] = {}
+        self._counts: dict[str, Counter[str]] = {}
         self.host = _host(link)
 
     def text(self, field: str) -> str:
@@ -63,6 +65,14 @@ class Document:
         found = self._tokens.get(field)
         if found is None:
             found = self._tokens[field] = frozenset(words(self.text(field)))
+        return found
+
+    def counts(self, field: str) -> Counter[str]:
+        """How often each word occurs in the field: only scoring needs it, so only
+        the articles a scored topic's query matched pay for it."""
+        found = self._counts.get(field)
+        if found is None:
+            found = self._counts[field] = Counter(words(self.text(field)))
         return found
 
 

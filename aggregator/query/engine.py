@@ -106,16 +106,16 @@ def term_test(term: Term) -> _Test:
     field = term.field or TEXT
     if field == "domain":
         return _Domain(term.folded.strip(".").replace(" ", ""))
-    if _is_word(term):
-        return _Words(field, _forms(term, term.words[0]))
-    return _Pattern(field, _needed(term), _regex(term))
+    if is_word(term):
+        return _Words(field, word_forms(term, term.words[0]))
+    return _Pattern(field, _needed(term), term_regex(term))
 
 
-def _is_word(term: Term) -> bool:
+def is_word(term: Term) -> bool:
     return not term.prefix and len(term.words) == 1 and term.folded == term.words[0]
 
 
-def _forms(term: Term, word: str) -> frozenset[str]:
+def word_forms(term: Term, word: str) -> frozenset[str]:
     return frozenset((word,)) if term.exact else variants(word)
 
 
@@ -124,10 +124,10 @@ def _needed(term: Term) -> tuple[frozenset[str], ...]:
     if term.prefix:
         found.pop()  # only known once the regex has run
     last = len(term.words) - 1
-    return tuple(_forms(term, w) if i == last else frozenset((w,)) for i, w in enumerate(found))
+    return tuple(word_forms(term, w) if i == last else frozenset((w,)) for i, w in enumerate(found))
 
 
-def _regex(term: Term) -> str:
+def term_regex(term: Term) -> str:
     pieces = term.folded.split()
     body = [re.escape(p) for p in pieces]
     last = pieces[-1]
@@ -155,8 +155,8 @@ def _compile(node: Node) -> _Test:
     merged: dict[str, set[str]] = {}
     rest: list[_Test] = []
     for item in node.items:
-        if isinstance(item, Term) and _is_word(item) and item.field != "domain":
-            merged.setdefault(item.field or TEXT, set()).update(_forms(item, item.words[0]))
+        if isinstance(item, Term) and is_word(item) and item.field != "domain":
+            merged.setdefault(item.field or TEXT, set()).update(word_forms(item, item.words[0]))
         else:
             rest.append(_compile(item))
     tests: list[_Test] = [_Words(f, frozenset(w)) for f, w in merged.items()]
@@ -188,10 +188,14 @@ class Query:
 
     def matched(self, doc: Document) -> tuple[str, ...]:
         """Labels of the terms that made it match (none under a NOT), in query order."""
+        return tuple(dict.fromkeys(t.label for t in self.positive(doc)))
+
+    def positive(self, doc: Document) -> tuple[Term, ...]:
+        """The terms that made it match (none under a NOT), each once, in query order."""
         tree = self.explain(doc)
         if not tree.matched:
             return ()
-        return tuple(dict.fromkeys(t.label for t in _positive(tree)))
+        return tuple(dict.fromkeys(_positive(tree)))
 
     def explain(self, doc: Document) -> Explained:
         return self._explain(self.node, doc)

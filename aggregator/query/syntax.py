@@ -5,7 +5,10 @@
     and_expr := unary (["AND"] unary)*          adjacent terms are ANDed
     unary    := "NOT" unary | primary
     primary  := [FIELD ":"] ( "(" or_expr ")" | ["="] WORD ["*"] | ["="] '"' words '"' )
+                ["^" NUMBER]
 
+`^2` after a term, phrase or group weighs its terms for a topic's `min_score`
+(aggregator/query/score.py); it never changes what matches.
 Operators are upper-case words; anything else is a term; `#` starts a comment
 that runs to the end of the line. Errors carry the
 column (1-based) and say what was expected, so a config key can point at it.
@@ -13,6 +16,7 @@ column (1-based) and say what was expected, so a config key can point at it.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Literal
@@ -24,6 +28,7 @@ FIELDS = ("title", "summary", "content", "author", "category", "source", "tag", 
 OPERATORS = ("AND", "OR", "NOT")
 MIN_PREFIX = 2  # letters before "*": `a*` would match half the language
 MAX_DEPTH = 64
+MAX_WEIGHT = 100.0
 
 
 class QuerySyntaxError(ValueError):
@@ -53,6 +58,7 @@ class Term:
     phrase: bool = False
     exact: bool = False  # "=": no plural tolerance
     prefix: bool = False  # trailing "*" on the last word
+    weight: float = 1.0  # "^w": how much a match adds to the topic's score
 
     @property
     def label(self) -> str:
@@ -94,6 +100,8 @@ def render(node: Node) -> str:
     if isinstance(node, Term):
         body = f'"{node.text}"' if node.phrase else node.text
         body = ("=" if node.exact else "") + body + ("*" if node.prefix else "")
+        if node.weight != 1.0:
+            body += f"^{node.weight:g}"
         return f"{node.field}:{body}" if node.field else body
     if isinstance(node, Not):
         return f"NOT {render(node.item)}"
@@ -103,7 +111,7 @@ def render(node: Node) -> str:
 
 # -- lexer -----------------------------------------------------------------
 
-Kind = Literal["(", ")", "AND", "OR", "NOT", "FIELD", "WORD", "PHRASE", "END"]
+Kind = Literal["(", ")", "AND", "OR", "NOT", "FIELD", "WORD", "PHRASE", "WEIGHT", "END"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,7 +122,27 @@ class _Token:
     exact: bool = False
 
 
-_STOP = frozenset('()"') | frozenset(" \t\r\n")
+_STOP = frozenset('()"^') | frozenset(" \t\r\n")
+_NUMBER_END = frozenset('()"^#') | frozenset(" \t\r\n")
+
+
+def _weight(query: str, i: int) -> tuple[_Token, int]:
+    """The "^w" starting at query[i] (the caret), and the offset after it."""
+    j = i + 1
+    while j < len(query) and query[j] not in _NUMBER_END:
+        j += 1
+    text = query[i + 1 : j]
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0 < value <= MAX_WEIGHT:  # also NaN and inf
+        found = repr(text) if text else "nothing"
+        expected = f"a number above 0, at most {MAX_WEIGHT:g}"
+        raise QuerySyntaxError(
+            query, i + 1, f'expected a weight after "^" ({expected}), found {found}'
+        )
+    return _Token("WEIGHT", i, text), j
 
 
 def _tokens(query: str) -> list[_Token]:
@@ -132,6 +160,13 @@ def _tokens(query: str) -> list[_Token]:
         elif c in "()":
             out.append(_Token("(" if c == "(" else ")", i))
             i += 1
+        elif c == "^":
+            if not out or query[i - 1].isspace() or out[-1].kind not in ("WORD", "PHRASE", ")"):
+                raise QuerySyntaxError(
+                    query, i, '"^" weighs the term, "phrase" or ")" right before it, with no space'
+                )
+            token, i = _weight(query, i)
+            out.append(token)
         else:
             start = i
             exact = c == "="
@@ -179,6 +214,7 @@ def _col(query: str, offset: int) -> str:
 _STARTS = frozenset({"(", "NOT", "FIELD", "WORD", "PHRASE"})
 _DESCRIBE = {
     "(": '"("', ")": '")"', "AND": "AND", "OR": "OR", "NOT": "NOT", "END": "the end of the query",
+    "WEIGHT": '"^"',
 }  # fmt: skip
 _OPERAND = 'a term, a "phrase", NOT or "("'
 
@@ -276,12 +312,18 @@ class _Parser:
                 )
             self.take()
             self.depth -= 1
-            return node
+            return self.weighted(node)
         if token.kind in ("WORD", "PHRASE"):
-            return self.term(token, field)
+            return self.weighted(self.term(token, field))
         expected = f"{_OPERAND} after {after}" if after else _OPERAND
         self.pos -= 1
         raise self.fail(token, expected)
+
+    def weighted(self, node: Node) -> Node:
+        """A "^w" right after a term or group multiplies the weight of each term in it."""
+        if self.peek().kind != "WEIGHT":
+            return node
+        return _reweigh(node, float(self.take().text))
 
     def term(self, token: _Token, field: str | None) -> Term:
         text = token.text.strip()
@@ -313,3 +355,12 @@ class _Parser:
             exact=token.exact,
             prefix=prefix,
         )
+
+
+def _reweigh(node: Node, factor: float) -> Node:
+    if isinstance(node, Term):
+        return dataclasses.replace(node, weight=min(node.weight * factor, MAX_WEIGHT))
+    if isinstance(node, Not):
+        return Not(_reweigh(node.item, factor))
+    items = tuple(_reweigh(i, factor) for i in node.items)
+    return And(items) if isinstance(node, And) else Or(items)

@@ -146,6 +146,46 @@ def test_explain_by_link_id_and_published_id(tmp_path: Path, server: LoopbackSer
     assert "no stored entry has the id, link or published id" in missing.stderr
 
 
+def test_min_score_through_publish_preview_explain_and_topics_test(
+    tmp_path: Path, server: LoopbackServer
+) -> None:
+    scored = (
+        '[topics.t]\nquery = "OPEC^2 OR oil"\nmin_score = 4\n'
+        '[[topics.t.examples]]\ntitle = "Cooking oil prices soar"\nmatch = false\n'
+    )
+    config = archive(tmp_path, server, scored)
+    # OPEC 2 x 3 + oil 3 in the headline; a lone "oil" in a headline (3) or a summary (1)
+    # is not enough.
+    assert titles(tmp_path, "t") == [ITEMS[0].title]
+
+    preview = aggregator("topics", "preview", "t", "--config", str(config), cwd=tmp_path)
+    assert preview.returncode == 0, preview.stderr
+    assert "t: 1 stories" in preview.stdout
+    assert f"{ITEMS[0].title}  [OPEC, oil]  score 9.0" in preview.stdout
+    lower = aggregator("topics", "preview", "t", "--min-score", "1", "--config", str(config),
+                       cwd=tmp_path)  # fmt: skip
+    assert "t: 3 stories" in lower.stdout
+    assert f"{ITEMS[3].title}  [oil]  score 1.0" in lower.stdout
+    bad = aggregator("topics", "preview", "t", "--min-score", "0", "--config", str(config),
+                     cwd=tmp_path)  # fmt: skip
+    assert bad.returncode == 2 and "--min-score" in bad.stderr
+
+    done = aggregator("explain", "https://w.example/3", "--config", str(config), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "t (t): SCORE TOO LOW - matched: oil" in done.stdout
+    assert "  score 3.0 = oil 3.0 (min_score 4)" in done.stdout
+    first = aggregator("explain", "https://w.example/1", "--config", str(config), cwd=tmp_path)
+    assert "t (t): MATCHED - matched: OPEC, oil" in first.stdout
+    assert "  score 9.0 = OPEC 6.0 + oil 3.0 (min_score 4)" in first.stdout
+
+    tested = aggregator("topics", "test", "--config", str(config), cwd=tmp_path)
+    assert tested.returncode == 0, tested.stderr
+    assert (
+        "  pass  [0] want no match, not matched (score 3.0 = oil 3.0 (min_score 4)): "
+        "Cooking oil prices soar"
+    ) in tested.stdout
+
+
 EXAMPLES = """
 [topics.oil]
 query = "oil NOT cooking"
