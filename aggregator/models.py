@@ -42,6 +42,11 @@ class ParsedFeed:
     format: str = ""  # e.g. "rss20", "atom10" (feedparser's version string)
     warning: str | None = None  # a recovered problem (feedparser's bozo), for the log
     ttl: int | None = None  # RSS <ttl>: minutes the publisher asks us to wait
+    # Digests of the document's item elements (parse._items), in document order;
+    # () when its layout could not be split. parsed_digests: those of the items
+    # actually parsed (the rest were skipped as known), one per entry.
+    item_digests: tuple[str, ...] = ()
+    parsed_digests: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,11 +95,24 @@ class NewEntry:
 
 
 @dataclass(frozen=True, slots=True)
+class KnownItem:
+    """The identity an item element of a source's document was stored under."""
+
+    key: str
+    link: str | None  # the canonical form of the item's own link (shared or not)
+
+
+@dataclass(frozen=True, slots=True)
 class Ingested:
     """A parsed document and its entries with their identities (ingest)."""
 
     feed: ParsedFeed
     entries: tuple[NewEntry, ...]
+    # Item digest -> identity, for every item of this document whose identity is
+    # known (stored for the next fetch: those items are then skipped unparsed).
+    items: Mapping[str, KnownItem] = field(default_factory=dict)
+    # Keys of the items skipped as unchanged: still in the document.
+    skipped_keys: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

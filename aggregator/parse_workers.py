@@ -20,6 +20,7 @@ import os
 import resource
 import signal
 import traceback
+from collections.abc import Mapping
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
@@ -29,7 +30,7 @@ from typing import Any
 
 from aggregator.errors import ParseError, SourceError
 from aggregator.ingest import ingest
-from aggregator.models import Ingested
+from aggregator.models import Ingested, KnownItem
 
 log = logging.getLogger(__name__)
 
@@ -83,8 +84,9 @@ class ParseWorkers:
         self._busy.clear()
 
     async def parse(
-        self, body: bytes, *, source_id: str, url: str, content_type: str | None
-    ) -> Ingested:
+        self, body: bytes, *, source_id: str, url: str, content_type: str | None,
+        known: Mapping[str, KnownItem] | None = None,
+    ) -> Ingested:  # fmt: skip
         """ingest (parse_feed, then the entries' identities) in a worker; a
         ParseError for whatever goes wrong there."""
         async with self._slots:
@@ -92,7 +94,7 @@ class ParseWorkers:
             self._busy.add(worker)
             keep = False
             try:
-                job = (body, source_id, url, content_type)
+                job = (body, source_id, url, content_type, dict(known or {}))
                 reply = await asyncio.to_thread(_exchange, worker.conn, job, self.timeout)
                 worker.jobs += 1
                 keep = reply[0] in ("ok", "error") and worker.jobs < JOBS_PER_WORKER
@@ -208,13 +210,16 @@ def _serve(conn: Connection, max_memory: int, cpu_seconds: float) -> None:
 
 def _serve_one(conn: Connection, cpu_seconds: float) -> bool:
     try:
-        body, source_id, url, content_type = conn.recv()
+        body, source_id, url, content_type, known = conn.recv()
     except (EOFError, OSError):
         return False
     _limit_cpu(cpu_seconds)
     reply: tuple[str, Any]
     try:
-        reply = ("ok", ingest(body, source_id=source_id, url=url, content_type=content_type))
+        reply = (
+            "ok",
+            ingest(body, source_id=source_id, url=url, content_type=content_type, known=known),
+        )
     except SourceError as exc:
         reply = ("error", exc)
     except MemoryError:

@@ -9,7 +9,7 @@ import hashlib
 import logging
 import random
 import time
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -26,6 +26,7 @@ from aggregator.models import (
     Clustering,
     FetchResult,
     Ingested,
+    KnownItem,
     NotModified,
     ParsedFeed,
     SourceState,
@@ -34,7 +35,7 @@ from aggregator.models import (
 )
 from aggregator.parse import feed_links, parse_feed
 from aggregator.parse_workers import ParseWorkers
-from aggregator.store import Store
+from aggregator.store import QuietFetch, Store
 from aggregator.store.topics import TopicState
 
 log = logging.getLogger(__name__)
@@ -43,6 +44,8 @@ log = logging.getLogger(__name__)
 # has been seen on this many consecutive fetches: one misconfigured deploy must not
 # move a source for good.
 PERMANENT_AFTER = 3
+# Quiet fetches (304s, unchanged bodies) recorded per transaction.
+QUIET_BATCH = 256
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +92,9 @@ class Pipeline:
         self.clock = clock
         self.parsers = parsers  # None: parse in this process (tests)
         self.rng = rng or random.Random()
+        # Fetches that brought nothing new, written together: one transaction for
+        # many 304s instead of one each. Losing them to a crash costs a refetch.
+        self._quiet: list[QuietFetch] = []
 
     def due_sources(
         self, *, everything: bool = False, named: Collection[str] = ()
@@ -129,8 +135,20 @@ class Pipeline:
                 progress(done, len(sources))
             return outcome
 
-        outcomes = await asyncio.gather(*(one(s) for s in sources))
+        try:
+            outcomes = await asyncio.gather(*(one(s) for s in sources))
+        finally:
+            self._flush_quiet()
         return CycleReport(outcomes=list(outcomes))
+
+    def _record_quiet(self, fetch: QuietFetch) -> None:
+        self._quiet.append(fetch)
+        if len(self._quiet) >= QUIET_BATCH:
+            self._flush_quiet()
+
+    def _flush_quiet(self) -> None:
+        quiet, self._quiet = self._quiet, []
+        self.store.record_quiet(quiet)
 
     async def update_source(self, source: SourceConfig) -> SourceOutcome:
         state = self.store.source_state(source.id) or SourceState(source.id, source.url)
@@ -159,20 +177,23 @@ class Pipeline:
         next_fetch = now + schedule.after_success(interval, result.headers, state.feed_ttl)
         effective_url = self._track_redirect(source, state, result)
         if isinstance(result, NotModified):
-            self.store.record_not_modified(
-                source.id, now=now, status=304, next_fetch=next_fetch,
-                etag=result.etag, last_modified=result.last_modified,
-            )  # fmt: skip
+            self._record_quiet(
+                QuietFetch(source.id, now, 304, next_fetch, result.etag, result.last_modified)
+            )
             return SourceOutcome(source.id, "not-modified")
         body_hash = hashlib.sha256(result.body).hexdigest()
         if body_hash == state.body_hash:
             # The server ignored our validators but sent the same bytes: no parse, no write.
-            self.store.record_not_modified(
-                source.id, now=now, status=result.status, next_fetch=next_fetch,
-                etag=result.etag, last_modified=result.last_modified,
-            )  # fmt: skip
+            self._record_quiet(
+                QuietFetch(
+                    source.id, now, result.status, next_fetch, result.etag, result.last_modified
+                )
+            )
             return SourceOutcome(source.id, "unchanged")
-        ingested = await self._ingest(source.id, result.final_url, result.body, result.content_type)
+        ingested = await self._ingest(
+            source.id, result.final_url, result.body, result.content_type,
+            self.store.known_items(source.id),
+        )  # fmt: skip
         feed = ingested.feed
         if feed.ttl is not None:
             next_fetch = now + schedule.after_success(interval, result.headers, feed.ttl)
@@ -192,6 +213,8 @@ class Pipeline:
             feed_link=feed.link,
             feed_ttl=feed.ttl,
             clustering=clustering(self.config),
+            items=ingested.items,
+            skipped_keys=ingested.skipped_keys,
         )
         return SourceOutcome(source.id, "new" if stored.new else "unchanged",
                              stored.new, stored.updated, unchanged=stored.unchanged)  # fmt: skip
@@ -221,12 +244,15 @@ class Pipeline:
         return effective
 
     async def _ingest(
-        self, source_id: str, url: str, body: bytes, content_type: str | None
-    ) -> Ingested:
+        self, source_id: str, url: str, body: bytes, content_type: str | None,
+        known: Mapping[str, KnownItem],
+    ) -> Ingested:  # fmt: skip
         if self.parsers is None:
-            return ingest(body, source_id=source_id, url=url, content_type=content_type)
+            return ingest(
+                body, source_id=source_id, url=url, content_type=content_type, known=known
+            )
         return await self.parsers.parse(
-            body, source_id=source_id, url=url, content_type=content_type
+            body, source_id=source_id, url=url, content_type=content_type, known=known
         )
 
     def _failed(self, source: SourceConfig, state: SourceState, exc: SourceError) -> SourceOutcome:

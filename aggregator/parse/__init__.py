@@ -15,6 +15,7 @@ that yields what feedparser would; anything it cannot do exactly goes to feedpar
 from __future__ import annotations
 
 import calendar
+import dataclasses
 import html
 import re
 
@@ -40,6 +41,7 @@ from aggregator.parse._fields import (
     names,
     text_as_html,
 )
+from aggregator.parse._items import split_items, without_items
 from aggregator.parse._jsonfeed import parse_json_feed
 from aggregator.parse._prepare import decode_transport, defuse
 from aggregator.sanitize import clean_html, clean_text, html_to_text, safe_url
@@ -60,17 +62,19 @@ _HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 
 
 def parse_feed(
-    body: bytes, *, source_id: str, url: str, content_type: str | None = None, fast: bool = True
-) -> ParsedFeed:
+    body: bytes, *, source_id: str, url: str, content_type: str | None = None, fast: bool = True,
+    skip: frozenset[str] = frozenset(),
+) -> ParsedFeed:  # fmt: skip
     """Parse an RSS, Atom or JSON Feed document fetched from url.
 
     Raises ParseError when the document is not a feed (an HTML page, JSON that is not
     JSON Feed, junk) or is broken with nothing usable in it. A well-formed feed with
     no entries is not an error. fast=False skips the fast path (feedparser only), for
-    the differential test and the benchmark.
+    the differential test and the benchmark. Items whose digests (ParsedFeed.
+    item_digests of an earlier parse) are in `skip` are left out unparsed.
     """
     try:
-        return _parse(body, url, content_type, fast=fast)
+        return _parse(body, url, content_type, fast=fast, skip=skip)
     except NotAFeed as exc:
         raise ParseError(source_id, url, str(exc)) from exc.__cause__
 
@@ -90,8 +94,9 @@ class _Declined(Exception):
 
 
 def _parse(
-    body: bytes, url: str, content_type: str | None, *, fast: bool, fallback: bool = True
-) -> ParsedFeed:
+    body: bytes, url: str, content_type: str | None, *, fast: bool, fallback: bool = True,
+    skip: frozenset[str] = frozenset(),
+) -> ParsedFeed:  # fmt: skip
     body = decode_transport(body)
     start = _LEADING_SPACE.match(body)
     first = body[start.end() : start.end() + 1] if start else body[:1]
@@ -113,12 +118,33 @@ def _parse(
     except Exception as exc:
         raise NotAFeed(f"undecodable document: {_describe(exc)}") from exc
     body = defuse(utf8)
+    items = split_items(body, url)
+    digests = parsed = items.digests if items is not None else ()
+    drop = skip.intersection(digests)
+    feed = None
+    if drop:
+        assert items is not None
+        try:
+            feed = _parse_xml(without_items(body, items, drop), url, encoding, fast=fast,
+                              fallback=fallback, partial=True)  # fmt: skip
+            parsed = tuple(d for d in digests if d not in drop)
+        except NotAFeed:
+            pass  # nothing but its items made it a feed: parse it whole
+    if feed is None:
+        feed = _parse_xml(body, url, encoding, fast=fast, fallback=fallback, partial=False)
+    return dataclasses.replace(feed, item_digests=digests, parsed_digests=parsed)
+
+
+def _parse_xml(
+    body: bytes, url: str, encoding: dict[str, Any], *, fast: bool, fallback: bool,
+    partial: bool,
+) -> ParsedFeed:  # fmt: skip
     if fast:
         quick = fast_parse(body)
         if quick is not None:
             if encoding.get("bozo"):
                 quick["bozo"], quick["bozo_exception"] = True, encoding.get("bozo_exception")
-            return _from_feedparser(quick, body, url)
+            return _from_feedparser(quick, body, url, partial=partial)
         if not fallback:
             raise _Declined
     try:
@@ -130,10 +156,11 @@ def _parse(
     if encoding.get("bozo") and not dict.get(result, "bozo"):
         # The first decoding's complaint (a charset override, a non-XML media type).
         result["bozo"], result["bozo_exception"] = True, encoding.get("bozo_exception")
-    return _from_feedparser(result, body, url)
+    return _from_feedparser(result, body, url, partial=partial)
 
 
-def _from_feedparser(result: Any, body: bytes, url: str) -> ParsedFeed:
+def _from_feedparser(result: Any, body: bytes, url: str, *, partial: bool = False) -> ParsedFeed:
+    """partial: items were cut out before parsing (no entries left is not a failure)."""
     version = _str(result, "version")
     entries = _dicts(result, "entries")
     problem = dict.get(result, "bozo_exception") if dict.get(result, "bozo") else None
@@ -141,7 +168,7 @@ def _from_feedparser(result: Any, body: bytes, url: str) -> ParsedFeed:
         raise NotAFeed(_not_a_feed(body, url, problem))
     # An encoding or content-type complaint does not make an empty feed broken.
     benign = isinstance(problem, feedparser.ThingsNobodyCaresAboutButMe)
-    if problem is not None and not entries and not benign:
+    if problem is not None and not entries and not benign and not partial:
         raise NotAFeed(f"malformed feed with no usable entry: {_describe(problem)}")
     feed = dict.get(result, "feed")
     # An Atom entry without an author inherits the feed's (RFC 4287 4.2.1).

@@ -18,6 +18,7 @@ from aggregator.models import (
     Clustering,
     CycleStats,
     Enclosure,
+    KnownItem,
     Member,
     NewEntry,
     SourceState,
@@ -40,6 +41,18 @@ _ENTRY_COLUMNS = (
     "e.summary, e.content, e.authors, e.categories, e.enclosures, e.published, e.updated, "
     "e.first_seen, e.sort_date, e.exact_id"
 )
+
+
+@dataclass(frozen=True, slots=True)
+class QuietFetch:
+    """A fetch that brought nothing new (a 304, or the same bytes again)."""
+
+    source_id: str
+    now: datetime
+    status: int
+    next_fetch: datetime
+    etag: str | None
+    last_modified: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,7 +160,8 @@ class Store(HistoryMixin, TopicStateMixin):
                         "UPDATE sources SET url = ?, effective_url = NULL, etag = NULL, "
                         "last_modified = NULL, body_hash = NULL, next_fetch = NULL, "
                         "error_count = 0, last_error = NULL, failing_since = NULL, "
-                        "retired_at = NULL, redirect_url = NULL, redirect_count = 0 WHERE id = ?",
+                        "retired_at = NULL, redirect_url = NULL, redirect_count = 0, "
+                        "item_index = NULL WHERE id = ?",
                         (source.url, source.id),
                     )
 
@@ -170,14 +184,24 @@ class Store(HistoryMixin, TopicStateMixin):
         etag: str | None, last_modified: str | None,
     ) -> None:  # fmt: skip
         """A fetch that brought nothing new: a 304, or a body identical to the last."""
+        self.record_quiet([QuietFetch(source_id, now, status, next_fetch, etag, last_modified)])
+
+    def record_quiet(self, fetches: Sequence[QuietFetch]) -> None:
+        """Several fetches that brought nothing new, in one transaction."""
+        if not fetches:
+            return
         with self._transaction() as db:
-            db.execute(
+            db.executemany(
                 "UPDATE sources SET last_fetch = ?, last_success = ?, last_status = ?, "
                 "next_fetch = ?, error_count = 0, last_error = NULL, new_entries = 0, "
                 "etag = coalesce(?, etag), last_modified = coalesce(?, last_modified), "
                 "failing_since = NULL, retired_at = NULL WHERE id = ?",
-                (_ts(now), _ts(now), status, _ts(next_fetch), etag, last_modified, source_id),
-            )
+                [
+                    (_ts(f.now), _ts(f.now), f.status, _ts(f.next_fetch), f.etag,
+                     f.last_modified, f.source_id)
+                    for f in fetches
+                ],
+            )  # fmt: skip
 
     def record_failure(
         self, source_id: str, *, now: datetime, status: int | None, error: str,
@@ -231,6 +255,8 @@ class Store(HistoryMixin, TopicStateMixin):
         feed_link: str | None,
         feed_ttl: int | None = None,
         clustering: Clustering | None = None,
+        items: Mapping[str, KnownItem] | None = None,
+        skipped_keys: Sequence[str] = (),
     ) -> StoreResult:
         """Upsert one fetched document's entries and the source's state, atomically.
 
@@ -238,11 +264,13 @@ class Store(HistoryMixin, TopicStateMixin):
         entry is updated in place and keeps its first_seen, sort_date and story;
         so does one found again under an earlier name (stories.find_existing).
         A new entry joins a story as `clustering` says (default: exact joins).
+        `items` (Ingested.items) is remembered for the next fetch (known_items);
+        skipped_keys are the keys of the document's items skipped as unchanged.
         """
         new = updated = 0
         stamp = _ts(now)
         clustering = clustering or Clustering()
-        batch_keys = {item.key for item in entries}
+        batch_keys = {item.key for item in entries}.union(skipped_keys)
         claimed: set[int] = set()
         touched: list[int] = []
         with self._transaction() as db:
@@ -289,13 +317,28 @@ class Store(HistoryMixin, TopicStateMixin):
                 "next_fetch = ?, error_count = 0, last_error = NULL, new_entries = ?, "
                 "etag = ?, last_modified = ?, body_hash = ?, effective_url = ?, "
                 "feed_title = coalesce(?, feed_title), feed_link = coalesce(?, feed_link), "
-                "feed_ttl = ?, failing_since = NULL, retired_at = NULL WHERE id = ?",
+                "feed_ttl = ?, failing_since = NULL, retired_at = NULL, item_index = ? "
+                "WHERE id = ?",
                 (
                     stamp, stamp, status, _ts(next_fetch), new, etag, last_modified, body_hash,
-                    effective_url, feed_title, feed_link, feed_ttl, source_id,
+                    effective_url, feed_title, feed_link, feed_ttl, _item_index(items),
+                    source_id,
                 ),
             )  # fmt: skip
-        return StoreResult(new=new, updated=updated, unchanged=len(entries) - new - updated)
+        unchanged = len(entries) - new - updated + len(skipped_keys)
+        return StoreResult(new=new, updated=updated, unchanged=unchanged)
+
+    def known_items(self, source_id: str) -> dict[str, KnownItem]:
+        """The item elements of the source's last stored document (Ingested.items)."""
+        row = self._conn.execute(
+            "SELECT item_index FROM sources WHERE id = ?", (source_id,)
+        ).fetchone()
+        if row is None or not row[0]:
+            return {}
+        try:
+            return {d: KnownItem(str(key), link) for d, (key, link) in json.loads(row[0]).items()}
+        except (ValueError, TypeError):
+            return {}  # unreadable: everything is parsed, and it is rewritten
 
     @staticmethod
     def _insert(
@@ -502,6 +545,12 @@ class Store(HistoryMixin, TopicStateMixin):
             raise StorageError(f"cannot write backup {target}: {exc}") from exc
         finally:
             tmp.unlink(missing_ok=True)
+
+
+def _item_index(items: Mapping[str, KnownItem] | None) -> str | None:
+    if not items:
+        return None
+    return json.dumps({d: [k.key, k.link] for d, k in items.items()}, ensure_ascii=False)
 
 
 def _lists(item: NewEntry) -> tuple[str, str, str]:

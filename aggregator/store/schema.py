@@ -166,4 +166,9 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE entry_bands_7 RENAME TO entry_bands;
     CREATE INDEX entry_bands_entry ON entry_bands (entry_id);
     """,
+    # 8: the item elements of each source's last stored document (digest -> key
+    # and link, JSON), so the next fetch parses only the items it has not seen.
+    """
+    ALTER TABLE sources ADD COLUMN item_index TEXT;
+    """,
 )

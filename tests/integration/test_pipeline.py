@@ -200,3 +200,33 @@ def snapshot(database: Path) -> list[tuple[object, ...]]:
         return conn.execute("SELECT * FROM entries ORDER BY id").fetchall()
     finally:
         conn.close()
+
+
+def test_a_changed_document_stores_its_new_and_edited_items_once(
+    tmp_path: Path, server: LoopbackServer
+) -> None:
+    """The unchanged items of a changed document are skipped unparsed; nothing
+    is lost, duplicated or re-announced, through the worker pool as in-process."""
+    serve_sources(server)
+    cfg = write_config(tmp_path, server)
+    with Store.open(cfg.settings.database) as store:
+        cycle(cfg, store, parse_in_pool=True)
+        assert len(store.known_items("alpha")) == 3
+        new = Item("a-4", "Sharara field restarts", "https://alpha.example/sharara", NOW,
+                   "Oil flows again.")  # fmt: skip
+        edited = Item("a-2", "Olive harvest festival postponed", ALPHA[1].link, day(2))
+        server.route("/alpha.xml", rss("Alpha", "https://alpha.example/",
+                                       [new, ALPHA[0], edited, ALPHA[2]]))  # fmt: skip
+        report = cycle(cfg, store, parse_in_pool=True)
+        alpha = {o.source_id: o for o in report.outcomes}["alpha"]
+        assert (alpha.new, alpha.updated, alpha.unchanged) == (1, 1, 2)
+        assert len(store.known_items("alpha")) == 4
+        again = cycle(cfg, store, parse_in_pool=True)  # same bytes: not even parsed
+        outcome = {o.source_id: o.outcome for o in again.outcomes}["alpha"]
+        assert outcome in ("not-modified", "unchanged")
+    rows = snapshot(cfg.settings.database)
+    titles = sorted(str(r[7]) for r in rows if r[1] == "alpha")
+    assert titles == sorted([
+        "Libya oil output hits a decade high", "Olive harvest festival postponed",
+        "OPEC+ meets in Vienna", "Sharara field restarts",
+    ])  # fmt: skip

@@ -334,6 +334,7 @@ def test_entries_stored_before_version_7_still_join_similar_copies(tmp_path: Pat
         DROP TABLE entry_bands;
         ALTER TABLE old_bands RENAME TO entry_bands;
         ALTER TABLE entries DROP COLUMN story_words;
+        ALTER TABLE sources DROP COLUMN item_index;
         PRAGMA user_version = 6;
         """
     )
