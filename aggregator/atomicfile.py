@@ -13,7 +13,7 @@ import os
 import stat
 import tempfile
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from pathlib import Path
 
 from aggregator.crashpoint import crash_point
@@ -72,14 +72,20 @@ class WriteBatch:
     fsynced once at the end instead of once per file.
     """
 
-    def __init__(self, threads: int = 4) -> None:
+    def __init__(self, threads: int = 4, pending: int = 16) -> None:
         self._pool = ThreadPoolExecutor(threads, thread_name_prefix="write")
         self._jobs: list[Future[list[Path]]] = []
         self._directories: set[Path] = set()
+        # Rendering outpaces writing: without a bound, a backlog of thousands of
+        # archive pages would wait in memory.
+        self._pending = pending
 
     def submit(self, directory: Path, job: Callable[[], list[Path]]) -> None:
-        """Run job (which writes into directory with sync_directory=False)."""
+        """Run job (which writes into directory with sync_directory=False); waits
+        while `pending` jobs (and the data they hold) are still queued."""
         self._directories.add(directory)
+        while sum(not j.done() for j in self._jobs[-self._pending :]) >= self._pending:
+            wait(self._jobs[-self._pending :], return_when=FIRST_COMPLETED)
         self._jobs.append(self._pool.submit(job))
 
     def finish(self) -> list[Path]:

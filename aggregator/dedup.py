@@ -344,28 +344,36 @@ _NUMBER_WORDS = frozenset(
 )
 
 
-def similarity(a: frozenset[str], b: frozenset[str]) -> float:
+def similarity(a: frozenset[int], b: frozenset[int]) -> float:
     """How much of the shorter text's shingles the other has (containment):
     a trimmed or extended copy of wire text scores high, a re-titled one too."""
-    return minhash.containment(a, b)
+    if not a or not b:
+        return 0.0
+    return len(a & b) / min(len(a), len(b))
 
 
 @dataclass(frozen=True, slots=True)
 class _Profile:
-    """What comparing a story text needs, computed once per distinct text."""
+    """What comparing a story text needs, computed once per distinct text.
 
-    text: StoryText
-    shingles: frozenset[str]
+    Shingles and stems are kept as hash() values, not strings: a third of the
+    memory, and only ever compared within this process (a collision between
+    two of a pair's ~60 shingles is a 1-in-10^16 event).
+    """
+
+    title: tuple[str, ...]
+    shingles: frozenset[int]
     negative: bool
     days: frozenset[str]
     lead_figures: frozenset[str]
     all_figures: frozenset[str]
-    stems: frozenset[str]
+    stems: frozenset[int]
+    title_stems: tuple[int, ...]  # of the title's content words
 
 
 # A popular story is a candidate for every later copy of it: its profile is
-# looked up, not rebuilt, each time (keyed by the stored line).
-@functools.lru_cache(maxsize=16_384)
+# looked up, not rebuilt, each time (keyed by the stored line; ~3 kB each).
+@functools.lru_cache(maxsize=4_096)
 def _profile_of_line(line: str) -> _Profile:
     return _profile(read_story_line(line))
 
@@ -373,13 +381,14 @@ def _profile_of_line(line: str) -> _Profile:
 def _profile(text: StoryText) -> _Profile:
     lead_figures = _figures(text.lead)
     return _Profile(
-        text=text,
-        shingles=story_shingles(text),
+        title=text.title,
+        shingles=frozenset(map(hash, story_shingles(text))),
         negative=not _NEGATIVE.isdisjoint(text.title),
         days=_WEEKDAYS.intersection(text.all),
         lead_figures=lead_figures,
         all_figures=lead_figures | _figures(text.title),
-        stems=frozenset(w[:5] for w in text.all),
+        stems=frozenset(hash(w[:5]) for w in text.all),
+        title_stems=tuple(hash(w[:5]) for w in minhash.words(" ".join(text.title))),
     )
 
 
@@ -407,8 +416,8 @@ def _contradicts(a: _Profile, b: _Profile) -> bool:
 def _titles_diverge(a: _Profile, b: _Profile) -> bool:
     """Each title has a word the other text does not have at all (compared by
     their first five letters, so "Libya" is in "Libyan", "storm" in "stormed")."""
-    return any(w[:5] not in b.stems for w in minhash.words(" ".join(a.text.title))) and any(
-        w[:5] not in a.stems for w in minhash.words(" ".join(b.text.title))
+    return any(w not in b.stems for w in a.title_stems) and any(
+        w not in a.stems for w in b.title_stems
     )
 
 
@@ -440,7 +449,7 @@ class StoryMatcher:
             if _contradicts(mine, theirs):
                 continue
             score = similarity(mine.shingles, theirs.shingles)
-            if len(mine.text.title) >= TITLE_WORDS and mine.text.title == theirs.text.title:
+            if len(mine.title) >= TITLE_WORDS and mine.title == theirs.title:
                 found = Similar(candidate, score, "title")
             elif self._alike(mine, theirs, score):
                 found = Similar(candidate, score)

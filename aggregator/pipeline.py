@@ -44,6 +44,8 @@ log = logging.getLogger(__name__)
 # has been seen on this many consecutive fetches: one misconfigured deploy must not
 # move a source for good.
 PERMANENT_AFTER = 3
+# Sources between fetch and store at once, per allowed concurrent fetch.
+IN_FLIGHT_PER_FETCH = 2
 # Quiet fetches (304s, unchanged bodies) recorded per transaction.
 QUIET_BATCH = 256
 
@@ -126,19 +128,24 @@ class Pipeline:
         if only is not None:
             sources = [s for s in sources if s.id in only]
         done = 0
+        # Fetching outruns parsing: without a bound on the sources between fetch and
+        # store, every fetched body of the cycle would wait in memory for a parser.
+        in_flight = asyncio.Semaphore(IN_FLIGHT_PER_FETCH * self.config.settings.max_concurrency)
 
         async def one(source: SourceConfig) -> SourceOutcome:
             nonlocal done
-            outcome = await self.update_source(source)
+            async with in_flight:
+                outcome = await self.update_source(source)
             done += 1
             if progress is not None:
                 progress(done, len(sources))
             return outcome
 
-        try:
-            outcomes = await asyncio.gather(*(one(s) for s in sources))
-        finally:
-            self._flush_quiet()
+        with self.store.batch():
+            try:
+                outcomes = await asyncio.gather(*(one(s) for s in sources))
+            finally:
+                self._flush_quiet()
         return CycleReport(outcomes=list(outcomes))
 
     def _record_quiet(self, fetch: QuietFetch) -> None:

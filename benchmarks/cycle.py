@@ -1,6 +1,6 @@
 """The cycle benchmark: aggregator against lemon24/reader and a feedparser floor.
 
-    python -m benchmarks.cycle [--feeds 1000] [--no-reader]
+    python -m benchmarks.cycle [--feeds 1000] [--no-reader] [--no-floor]
 
 Scenarios, each contender from the same starting point on the same loopback server:
   cold    first cycle over N feeds into an empty database (publish included for us)
@@ -125,6 +125,7 @@ def main() -> None:
     )
     parser.add_argument("--feeds", type=int, default=1000)
     parser.add_argument("--no-reader", action="store_true", help="skip lemon24/reader")
+    parser.add_argument("--no-floor", action="store_true", help="skip the feedparser floor")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="aggregator-bench-"))
     site = work / "site"
@@ -137,8 +138,8 @@ def main() -> None:
     server = FeedServer(site)
     rows = {s: Row(s) for s in SCENARIOS}
     try:
-        floor = treemem.run([sys.executable, "-m", "benchmarks.floor", str(site)])
-        rows["cold"].floor = floor
+        if not args.no_floor:
+            rows["cold"].floor = treemem.run([sys.executable, "-m", "benchmarks.floor", str(site)])
         for name, runs in [
             ("ours", contender_runs("ours", work, site, server, args.feeds, pool))
         ] + (

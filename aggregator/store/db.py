@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -43,6 +45,10 @@ _ENTRY_COLUMNS = (
 )
 
 
+# How long a batch() groups writes before committing them.
+BATCH_SECONDS = 1.0
+
+
 @dataclass(frozen=True, slots=True)
 class QuietFetch:
     """A fetch that brought nothing new (a 304, or the same bytes again)."""
@@ -80,6 +86,8 @@ class Store(HistoryMixin, TopicStateMixin):
     def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
         self._conn = conn
         self.path = path
+        self._batch_seconds: float | None = None  # inside batch(): group commits
+        self._batch_started = 0.0
 
     @classmethod
     def open(cls, path: Path) -> Store:
@@ -103,6 +111,9 @@ class Store(HistoryMixin, TopicStateMixin):
         return store
 
     def close(self) -> None:
+        if self._conn.in_transaction:  # an interrupted batch: what it holds is complete
+            with contextlib.suppress(sqlite3.Error):
+                self._conn.execute("COMMIT")
         self._conn.close()
 
     def __enter__(self) -> Store:
@@ -125,17 +136,51 @@ class Store(HistoryMixin, TopicStateMixin):
             )
 
     @contextmanager
+    def batch(self, seconds: float = BATCH_SECONDS) -> Iterator[None]:
+        """Group the writes made inside into transactions of up to `seconds` each.
+
+        Each write (a source's document, its state) stays all-or-nothing, as a
+        savepoint; committing once for many documents writes each index page they
+        share once instead of once per document. A crash loses at most the last
+        group, which the next cycle fetches again.
+        """
+        self._batch_seconds = seconds
+        try:
+            yield
+        finally:
+            self._batch_seconds = None
+            with self._guard():
+                if self._conn.in_transaction:
+                    self._conn.execute("COMMIT")
+
+    @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
         with self._guard():
-            self._conn.execute("BEGIN IMMEDIATE")
+            if self._batch_seconds is None:
+                self._conn.execute("BEGIN IMMEDIATE")
+                try:
+                    yield self._conn
+                except BaseException:
+                    # After "database or disk is full" SQLite has already rolled back.
+                    if self._conn.in_transaction:
+                        self._conn.execute("ROLLBACK")
+                    raise
+                self._conn.execute("COMMIT")
+                return
+            if not self._conn.in_transaction:
+                self._conn.execute("BEGIN IMMEDIATE")
+                self._batch_started = time.monotonic()
+            self._conn.execute("SAVEPOINT write")
             try:
                 yield self._conn
             except BaseException:
-                # After "database or disk is full" SQLite has already rolled back.
-                if self._conn.in_transaction:
-                    self._conn.execute("ROLLBACK")
+                if self._conn.in_transaction:  # else SQLite rolled the whole group back
+                    self._conn.execute("ROLLBACK TO write")
+                    self._conn.execute("RELEASE write")
                 raise
-            self._conn.execute("COMMIT")
+            self._conn.execute("RELEASE write")
+            if time.monotonic() - self._batch_started >= self._batch_seconds:
+                self._conn.execute("COMMIT")
 
     @contextmanager
     def _guard(self) -> Iterator[None]:

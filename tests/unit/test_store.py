@@ -179,3 +179,33 @@ def test_a_version_1_database_is_upgraded_keeping_its_rows(tmp_path: Path) -> No
         state = store.source_states()["s"]
     assert (state.url, state.error_count) == ("https://s.example/", 2)
     assert (state.failing_since, state.retired_at, state.redirect_count) == (None, None, 0)
+
+
+def count_from_another_connection(store: Store) -> int:
+    conn = sqlite3.connect(store.path)
+    try:
+        return int(conn.execute("SELECT count(*) FROM entries").fetchone()[0])
+    finally:
+        conn.close()
+
+
+def test_a_batch_groups_commits_and_a_failed_write_undoes_only_itself(store: Store) -> None:
+    with store.batch(seconds=3600):
+        put(store, "a", [parsed("1", "One"), parsed("2", "Two")])
+        with pytest.raises(StorageError):  # the second write of this document fails
+            store.store_entries(
+                "nope", key_entries([parsed("3", "Three")]), now=T0, next_fetch=T0,
+                status=200, etag=None, last_modified=None, body_hash=None,
+                effective_url=None, feed_title=None, feed_link=None,
+            )  # fmt: skip
+        put(store, "b", [parsed("4", "Four")])
+        assert count_from_another_connection(store) == 0  # not committed yet
+    assert count_from_another_connection(store) == 3
+    assert {e.title for e in store.stories()} == {"One", "Two", "Four"}
+    assert store.source_states()["b"].etag == '"v1"'
+
+
+def test_a_batch_commits_when_its_time_is_up(store: Store) -> None:
+    with store.batch(seconds=0):
+        put(store, "a", [parsed("1", "One")])
+        assert count_from_another_connection(store) == 1
