@@ -231,7 +231,8 @@ class _Sanitiser:
         return _absolute(value, self._base_url, schemes)
 
 
-# One _Sanitiser per thread: the base URL is per call, and nh3 may release the GIL.
+# One _Sanitiser per thread: the base URL belongs to the call in progress, and a
+# Cleaner shared between threads would need a lock around each call.
 _sanitisers = threading.local()
 
 
