@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import random
 import re
+import sys
 import zlib
 from collections.abc import Iterable, Sequence
 
@@ -45,11 +46,69 @@ def shingles(tokens: Sequence[str], size: int = SHINGLE) -> frozenset[str]:
 
 
 def signature(items: Iterable[str]) -> tuple[int, ...]:
-    """The MinHash signature: per permutation, the smallest permuted hash."""
-    hashes = [zlib.crc32(s.encode("utf-8", "surrogatepass")) for s in items]
+    """The MinHash signature: per permutation, the smallest permuted hash,
+    min((a * h + b) % _PRIME for h in hashes) for each (a, b) in _PERMS.
+
+    Computed for all permutations at once, with one big int as a vector of fixed-width
+    lanes, a lane per permutation: each +, *, & and >> is then one loop in C instead of
+    40 steps of bytecode (about 3x faster than the formula above; numpy would be no
+    faster for ~25 shingles and costs ~14 MB per worker process). The result is the
+    formula's, exactly: tests/unit/test_minhash.py checks it against the formula.
+    """
+    return _min_hashes([zlib.crc32(s.encode("utf-8", "surrogatepass")) for s in items])
+
+
+def _min_hashes(hashes: list[int]) -> tuple[int, ...]:
+    """signature() of these 32-bit shingle hashes."""
     if not hashes:
         return ()
-    return tuple(min((a * h + b) % _PRIME for h in hashes) for a, b in _PERMS)
+    if len(hashes) % 2:
+        hashes = [*hashes, hashes[0]]  # a repeat changes no minimum
+    rows = []
+    for h1, h2 in zip(hashes[::2], hashes[1::2], strict=True):
+        # Two shingles' values, each lane congruent to a * h + b: the first shingle's
+        # in the even 64-bit lanes, the second's in the odd ones.
+        rows.append(_below_prime(_fold(_A * h1 + _B) | (_fold(_A * h2 + _B) << 64)))
+    while len(rows) > 1:
+        pairs = [_lane_min(x, y) for x, y in zip(rows[::2], rows[1::2], strict=False)]
+        rows = [*pairs, rows[-1]] if len(rows) % 2 else pairs
+    least = _lane_min(rows[0] & _EVEN, (rows[0] >> 64) & _EVEN)
+    return tuple(memoryview(least.to_bytes(16 * PERMUTATIONS, sys.byteorder)).cast("Q")[::2])
+
+
+# signature()'s lanes. (a * h + b) < 2**94 needs 128-bit lanes; once reduced mod
+# _PRIME (2**61 - 1) a value fits 64 bits, with bit 63 free for _lane_min's borrow.
+def _lanes(values: Sequence[int], width: int) -> int:
+    return sum(v << (width * i) for i, v in enumerate(values))
+
+
+_A = _lanes([a for a, _ in _PERMS], 128)
+_B = _lanes([b for _, b in _PERMS], 128)
+_LOW61 = _lanes([_PRIME] * PERMUTATIONS, 128)
+_LOW33 = _lanes([(1 << 33) - 1] * PERMUTATIONS, 128)
+_EVEN = _lanes([(1 << 64) - 1] * PERMUTATIONS, 128)
+_ONES = _lanes([1] * 2 * PERMUTATIONS, 64)
+_TOP = _ONES << 63
+
+
+def _fold(x: int) -> int:
+    """128-bit lanes of x < 2**94, each folded to less than _PRIME + 2**33 and
+    congruent mod _PRIME (2**61 = 1 mod _PRIME, so x = (x >> 61) + (x & _PRIME))."""
+    return (x & _LOW61) + ((x >> 61) & _LOW33)
+
+
+def _below_prime(x: int) -> int:
+    """64-bit lanes of x, each below _PRIME + 2**33, reduced mod _PRIME."""
+    over = ((x + _ONES) >> 61) & _ONES  # 1 in the lanes holding _PRIME or more
+    return x - (over << 61) + over
+
+
+def _lane_min(x: int, y: int) -> int:
+    """The lane-wise minimum of two ints of 64-bit lanes, each lane below 2**63."""
+    # Per lane x + 2**63 - y >= 0: no borrow crosses lanes, and bit 63 stays set
+    # exactly where x >= y; it is widened into a mask of those lanes.
+    x_ge_y = (((x | _TOP) - y) & _TOP) >> 63
+    return x ^ ((x ^ y) & ((x_ge_y << 64) - x_ge_y))
 
 
 def band_keys(sig: Sequence[int]) -> tuple[int, ...]:
