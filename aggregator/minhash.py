@@ -123,13 +123,6 @@ def band_keys(sig: Sequence[int]) -> tuple[int, ...]:
     return tuple(keys)
 
 
-def containment(a: frozenset[str], b: frozenset[str]) -> float:
-    """How much of the smaller set is in the larger: a trimmed copy scores high."""
-    if not a or not b:
-        return 0.0
-    return len(a & b) / min(len(a), len(b))
-
-
 def key_of(text: str) -> int:
     """A signed 64-bit key for a whole text, stored beside the band keys."""
     digest = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=8).digest()
