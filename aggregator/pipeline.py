@@ -361,16 +361,17 @@ def _pending(
         for group, some in walks:
             if not group:
                 continue
+            walked: set[int] | None = None
             if some is None:
                 entries = store.stories(clustered=clustered)
             else:
-                ids = set().union(*(some[m.topic.slug] for m in group))
-                entries = store.stories_of(ids, clustered=clustered)
+                walked = set().union(*(some[m.topic.slug] for m in group))
+                entries = store.stories_of(walked, clustered=clustered)
+            # Only the archive rows of the stories walked: a few, when little changed.
+            archived = {m.topic.slug: store.archived_uids(m.topic.slug, walked) for m in group}
             pending |= curate.select_unarchived(
-                group, entries, now=now, sources=infos,
-                archived={m.topic.slug: store.archived_uids(m.topic.slug) for m in group},
-                clustered=clustered,
-            )  # fmt: skip
+                group, entries, now=now, sources=infos, archived=archived, clustered=clustered
+            )
     return pending
 
 

@@ -544,15 +544,22 @@ def _s_name(p: _Port, attrs: dict[str, str]) -> None:
     p.push("name", 0)
 
 
+def _save_person(p: _Port, key: str, value: str | None) -> bool:
+    """A name or e-mail of the publisher, author or contributor being read, if any."""
+    if p.inpublisher:
+        p._save_author(key, value, "publisher")
+    elif p.inauthor:
+        p._save_author(key, value)
+    elif p.incontributor:
+        p._save_contributor(key, value)
+    else:
+        return False
+    return True
+
+
 def _e_name(p: _Port) -> None:
     value = p.pop("name")
-    if p.inpublisher:
-        p._save_author("name", value, "publisher")
-    elif p.inauthor:
-        p._save_author("name", value)
-    elif p.incontributor:
-        p._save_contributor("name", value)
-    elif p.intextinput:
+    if not _save_person(p, "name", value) and p.intextinput:
         p._get_context()["name"] = value
 
 
@@ -589,13 +596,7 @@ def _s_email(p: _Port, attrs: dict[str, str]) -> None:
 
 
 def _e_email(p: _Port) -> None:
-    value = p.pop("email")
-    if p.inpublisher:
-        p._save_author("email", value, "publisher")
-    elif p.inauthor:
-        p._save_author("email", value)
-    elif p.incontributor:
-        p._save_contributor("email", value)
+    _save_person(p, "email", p.pop("email"))
 
 
 def _content_construct(name: str, default: str) -> tuple[_Handler, Callable[[_Port], None]]:

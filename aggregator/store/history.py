@@ -3,7 +3,8 @@ RFC 5005 archive page, and what retention deleted (tombstones)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+import json
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 
 from aggregator.models import StoredEntry
@@ -16,9 +17,18 @@ _CHUNK = 500
 class HistoryMixin(StoreParts):
     # -- archives --------------------------------------------------------
 
-    def archived_uids(self, topic: str) -> set[str]:
+    def archived_uids(self, topic: str, stories: Collection[int] | None = None) -> set[str]:
+        """The topic's archived story uids; only those of `stories` (story ids) when
+        given, so a publish that looks at a few stories does not load the archive."""
         with self._guard():
-            rows = self._conn.execute("SELECT uid FROM archive_items WHERE topic = ?", (topic,))
+            if stories is None:
+                rows = self._conn.execute("SELECT uid FROM archive_items WHERE topic = ?", (topic,))
+            else:
+                rows = self._conn.execute(
+                    "SELECT uid FROM archive_items WHERE topic = ? "
+                    "AND story_id IN (SELECT value FROM json_each(?))",
+                    (topic, json.dumps(sorted(stories))),
+                )
             return {row[0] for row in rows}
 
     def archive_count(self, topic: str) -> int:

@@ -171,4 +171,8 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE sources ADD COLUMN item_index TEXT;
     """,
+    # 9: a publish that re-curates a few stories asks which of them are archived.
+    """
+    CREATE INDEX archive_items_story ON archive_items (topic, story_id);
+    """,
 )

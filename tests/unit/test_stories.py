@@ -319,29 +319,26 @@ def test_entries_stored_before_version_7_still_join_similar_copies(tmp_path: Pat
     path = tmp_path / "v6.sqlite"
     conn = sqlite3.connect(path)
     conn.executescript(";".join(MIGRATIONS[:6]) + ";PRAGMA user_version = 6;")
-    conn.close()
-    with Store.open(path) as fresh:  # fills a v7 database, then made to look like v6
-        fresh.sync_sources(SOURCES)
-        put(fresh, "a", [entry("a1", "Libya oil output hits 11-year high", summary=WIRE_LEAD)])
-    conn = sqlite3.connect(path)
-    conn.executescript(
-        """
-        UPDATE entries SET story_words = NULL;
-        CREATE TABLE old_bands (band INTEGER NOT NULL, sort_date TEXT NOT NULL,
-            entry_id INTEGER NOT NULL, PRIMARY KEY (band, sort_date, entry_id)) WITHOUT ROWID;
-        INSERT INTO old_bands SELECT band, (SELECT sort_date FROM entries WHERE id = entry_id),
-            entry_id FROM entry_bands;
-        DROP TABLE entry_bands;
-        ALTER TABLE old_bands RENAME TO entry_bands;
-        ALTER TABLE entries DROP COLUMN story_words;
-        ALTER TABLE sources DROP COLUMN item_index;
-        PRAGMA user_version = 6;
-        """
+    (old,) = key_entries([entry("a1", "Libya oil output hits 11-year high", summary=WIRE_LEAD)])
+    stamp = T0.isoformat(timespec="microseconds")
+    conn.execute("INSERT INTO sources (id, url) VALUES ('a', 'https://a.example/feed')")
+    conn.execute(
+        "INSERT INTO entries (id, source_id, key, story_id, exact_id, guid, title, summary, "
+        "content, authors, categories, enclosures, first_seen, last_changed, sort_date, "
+        "content_hash, fingerprint) VALUES (1, 'a', ?, 1, 1, 'a1', ?, ?, '', '[]', '[]', "
+        "'[]', ?, ?, ?, 'h', ?)",
+        (old.key, old.entry.title, old.entry.summary, stamp, stamp, stamp, old.fingerprint),
     )
+    conn.executemany(
+        "INSERT INTO entry_bands (band, sort_date, entry_id) VALUES (?, ?, 1)",
+        [(band, stamp) for band in old.bands],
+    )
+    conn.commit()
     conn.close()
     with Store.open(path) as store:
+        store.sync_sources(SOURCES)
         bands = store._conn.execute("SELECT count(*), min(at) FROM entry_bands").fetchone()
-        assert bands[0] > 10 and bands[1] == int(T0.timestamp())
+        assert bands == (len(old.bands), int(T0.timestamp()))
         put(store, "b", [entry("b1", "Libyan crude production climbs to highest since 2013",
                                summary="TRIPOLI (Wire) - " + WIRE_LEAD)], hours=1)  # fmt: skip
         assert stories(store) == [
