@@ -393,15 +393,14 @@ def _publish_topic(
     with publish.WriteBatch() as batch:
         # Archives recorded before whose files are missing: an interrupted write,
         # or a format added to the topic since.
-        for number in range(1, count + 1):
-            if publish.missing_archive_formats(topic, number, out):
-                ids = store.archive_page(topic.slug, number)
-                found = curate.assemble(
-                    matcher, store.story_entries(sid for _, sid in ids), sources=infos
-                )
-                stories = [found[uid] for uid, _ in ids if uid in found]
-                publish.publish_archive(topic, number, stories, output_dir=out, base_url=base,
-                                        batch=batch)  # fmt: skip
+        for number in publish.incomplete_archives(topic, count, out):
+            ids = store.archive_page(topic.slug, number)
+            found = curate.assemble(
+                matcher, store.story_entries(sid for _, sid in ids), sources=infos
+            )
+            stories = [found[uid] for uid, _ in ids if uid in found]
+            publish.publish_archive(topic, number, stories, output_dir=out, base_url=base,
+                                    batch=batch)  # fmt: skip
         for page in plan.pages:
             count += 1
             # Recorded first: a crash before the files exist is repaired above next time.

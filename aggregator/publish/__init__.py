@@ -28,6 +28,7 @@ from aggregator.publish.layout import (
     OPML_FILE,
     SOURCES_OPML_FILE,
     Page,
+    archive_name,
     archive_path,
     feed_path,
     feed_url,
@@ -53,7 +54,7 @@ __all__ = [
     "clean_stale_temp_files",
     "feed_path",
     "feed_url",
-    "missing_archive_formats",
+    "incomplete_archives",
     "plan",
     "publish_archive",
     "publish_index",
@@ -134,8 +135,20 @@ def publish_archive(
     return []
 
 
-def missing_archive_formats(topic: TopicConfig, number: int, output_dir: Path) -> bool:
-    return any(not archive_path(output_dir, topic.slug, number, f).exists() for f in topic.formats)
+def incomplete_archives(topic: TopicConfig, count: int, output_dir: Path) -> list[int]:
+    """Numbers of the topic's archives 1..count missing a file in some format (an
+    interrupted write, or a format added since): one directory listing, not a
+    stat per file."""
+    directory = archive_path(output_dir, topic.slug, 1, "x").parent
+    try:
+        present = {path.name for path in directory.iterdir()}
+    except FileNotFoundError:
+        present = set()
+    return [
+        number
+        for number in range(1, count + 1)
+        if any(archive_name(number, f) not in present for f in topic.formats)
+    ]
 
 
 def publish_index(

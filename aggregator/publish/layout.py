@@ -50,7 +50,11 @@ def page_path(output_dir: Path, slug: str) -> Path:
 
 
 def archive_path(output_dir: Path, slug: str, number: int, fmt: str) -> Path:
-    return output_dir / slug / ARCHIVE_DIR / f"{number}.{fmt}"
+    return output_dir / slug / ARCHIVE_DIR / archive_name(number, fmt)
+
+
+def archive_name(number: int, fmt: str) -> str:
+    return f"{number}.{fmt}"
 
 
 @dataclass(frozen=True, slots=True)

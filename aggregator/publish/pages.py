@@ -8,6 +8,7 @@ autoescape: no stored or configured value is ever trusted as HTML.
 
 from __future__ import annotations
 
+import functools
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -59,6 +60,7 @@ class SourceSummary:
     home: str | None  # the publisher's site
 
 
+@functools.cache  # one Environment: it keeps the compiled templates
 def _env() -> jinja2.Environment:
     return jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES),

@@ -84,16 +84,21 @@ class HistoryMixin(StoreParts):
         with self._transaction() as db:
             doomed: dict[int, tuple[str, str, int]] = {}
             for source_id, (max_age, max_count) in limits.items():
-                cutoff = _iso(now - max_age) if max_age else None
+                # Only the rows past the limits reach Python: a publish costs what
+                # retention deletes, not the size of the archive.
                 rows = db.execute(
-                    "SELECT id, key, story_id, sort_date FROM entries WHERE source_id = ? "
-                    "ORDER BY sort_date DESC, id DESC",
-                    (source_id,),
-                )
-                for rank, (entry_id, key, story_id, sort_date) in enumerate(rows):
-                    too_many = rank >= max_count
-                    too_old = cutoff is not None and sort_date < cutoff
-                    if (too_many or too_old) and story_id not in keep_stories:
+                    "SELECT id, key, story_id FROM entries WHERE source_id = ? "
+                    "ORDER BY sort_date DESC, id DESC LIMIT -1 OFFSET ?",
+                    (source_id, max_count),
+                ).fetchall()
+                if max_age:
+                    rows += db.execute(
+                        "SELECT id, key, story_id FROM entries "
+                        "WHERE source_id = ? AND sort_date < ?",
+                        (source_id, _iso(now - max_age)),
+                    ).fetchall()
+                for entry_id, key, story_id in rows:
+                    if story_id not in keep_stories:
                         doomed[entry_id] = (source_id, key, story_id)
             founders = [eid for eid, (_, _, sid) in doomed.items() if eid == sid]
             for start in range(0, len(founders), _CHUNK):

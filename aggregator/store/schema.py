@@ -175,4 +175,8 @@ MIGRATIONS: tuple[str, ...] = (
     """
     CREATE INDEX archive_items_story ON archive_items (topic, story_id);
     """,
+    # 10: retention ranks each source's entries by date at every publish.
+    """
+    CREATE INDEX entries_source_sort ON entries (source_id, sort_date DESC, id DESC);
+    """,
 )
