@@ -149,15 +149,15 @@ def key_entries(entries: Iterable[ParsedEntry], *, home: str | None = None) -> l
     article: it is neither a key nor a reason to join a story.
     """
     entries = list(entries)
-    links = Counter(canonical_url(e.link) for e in entries)
+    canonicals = [canonical_url(e.link) for e in entries]
+    links = Counter(canonicals)
     shared = {url for url, n in links.items() if n > 1}
     if (home_url := canonical_url(home)) is not None:
         shared.add(home_url)
     out: list[NewEntry] = []
     seen: set[str] = set()
     seen_exact: set[tuple[str, str]] = set()
-    for entry in entries:
-        canonical = canonical_url(entry.link)
+    for entry, canonical in zip(entries, canonicals, strict=True):
         if canonical in shared:
             canonical = None
         key = _key(entry, canonical)
