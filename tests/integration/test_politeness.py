@@ -72,9 +72,10 @@ def test_per_host_limit_and_spacing_hold_while_other_hosts_go_on() -> None:
     assert len(starts[busy]) == 6
     assert peak[busy] == 2  # never more than two in flight to one host:port
     gaps = [b - a for a, b in zip(starts[busy], starts[busy][1:], strict=False)]
-    # Starts are spaced per_host_delay (0.05 s) apart when sent; arrivals jitter by
-    # a few ms on a loaded machine. Without spacing, two would arrive together.
-    assert min(gaps) >= 0.025
+    # Starts are spaced per_host_delay (0.05 s) apart when sent; arrivals jitter on a
+    # loaded machine (one gap of 0.011 s has been seen). Without spacing, the two
+    # requests of each round would arrive together: three gaps near zero.
+    assert sorted(gaps)[1] >= 0.03
     assert sum(gaps) / len(gaps) >= 0.045
     assert elapsed < 1.5  # three rounds of 0.15 s, plus spacing: limited, not serialised
 
