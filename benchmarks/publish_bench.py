@@ -63,19 +63,23 @@ def entry(n: int, pool: list[synth.Story]) -> NewEntry:
     return NewEntry(key=f"guid:e{n}", canonical_url=parsed.link, content_hash=digest, entry=parsed)
 
 
+FILL_CHUNK = 10_000  # entries built and stored at a time: the peak RSS is publishing's
+
+
 def fill(
     store: Store, cfg: config.Config, count: int, pool: list[synth.Story], first: int = 0
 ) -> None:
-    per_source: dict[int, list[NewEntry]] = {}
-    for n in range(first, first + count):
-        per_source.setdefault(n % SOURCES, []).append(entry(n, pool))
     now = T0 + timedelta(minutes=first + count)
-    for source, items in per_source.items():
-        store.store_entries(
-            f"s{source}", items, now=now, next_fetch=now, status=200, etag=None,
-            last_modified=None, body_hash=None, effective_url=None, feed_title=None,
-            feed_link=None,
-        )  # fmt: skip
+    for start in range(first, first + count, FILL_CHUNK):
+        per_source: dict[int, list[NewEntry]] = {}
+        for n in range(start, min(start + FILL_CHUNK, first + count)):
+            per_source.setdefault(n % SOURCES, []).append(entry(n, pool))
+        for source, items in per_source.items():
+            store.store_entries(
+                f"s{source}", items, now=now, next_fetch=now, status=200, etag=None,
+                last_modified=None, body_hash=None, effective_url=None, feed_title=None,
+                feed_link=None,
+            )  # fmt: skip
 
 
 def timed(cfg: config.Config, store: Store, now: datetime) -> tuple[float, int]:
