@@ -35,7 +35,7 @@ from aggregator.models import (
 )
 from aggregator.parse import feed_links, parse_feed
 from aggregator.parse_workers import ParseWorkers
-from aggregator.store import QuietFetch, Store
+from aggregator.store import Store
 from aggregator.store.topics import TopicState
 
 log = logging.getLogger(__name__)
@@ -46,8 +46,6 @@ log = logging.getLogger(__name__)
 PERMANENT_AFTER = 3
 # Sources between fetch and store at once, per allowed concurrent fetch.
 IN_FLIGHT_PER_FETCH = 2
-# Quiet fetches (304s, unchanged bodies) recorded per transaction.
-QUIET_BATCH = 256
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,9 +92,6 @@ class Pipeline:
         self.clock = clock
         self.parsers = parsers  # None: parse in this process (tests)
         self.rng = rng or random.Random()
-        # Fetches that brought nothing new, written together: one transaction for
-        # many 304s instead of one each. Losing them to a crash costs a refetch.
-        self._quiet: list[QuietFetch] = []
 
     def due_sources(
         self, *, everything: bool = False, named: Collection[str] = ()
@@ -141,21 +136,10 @@ class Pipeline:
                 progress(done, len(sources))
             return outcome
 
+        # A second of writes to a transaction (a 304 costs a savepoint, not a commit).
         with self.store.batch():
-            try:
-                outcomes = await asyncio.gather(*(one(s) for s in sources))
-            finally:
-                self._flush_quiet()
+            outcomes = await asyncio.gather(*(one(s) for s in sources))
         return CycleReport(outcomes=list(outcomes))
-
-    def _record_quiet(self, fetch: QuietFetch) -> None:
-        self._quiet.append(fetch)
-        if len(self._quiet) >= QUIET_BATCH:
-            self._flush_quiet()
-
-    def _flush_quiet(self) -> None:
-        quiet, self._quiet = self._quiet, []
-        self.store.record_quiet(quiet)
 
     async def update_source(self, source: SourceConfig) -> SourceOutcome:
         state = self.store.source_state(source.id) or SourceState(source.id, source.url)
@@ -184,18 +168,18 @@ class Pipeline:
         next_fetch = now + schedule.after_success(interval, result.headers, state.feed_ttl)
         effective_url = self._track_redirect(source, state, result)
         if isinstance(result, NotModified):
-            self._record_quiet(
-                QuietFetch(source.id, now, 304, next_fetch, result.etag, result.last_modified)
-            )
+            self.store.record_not_modified(
+                source.id, now=now, status=304, next_fetch=next_fetch,
+                etag=result.etag, last_modified=result.last_modified,
+            )  # fmt: skip
             return SourceOutcome(source.id, "not-modified")
         body_hash = hashlib.sha256(result.body).hexdigest()
         if body_hash == state.body_hash:
             # The server ignored our validators but sent the same bytes: no parse, no write.
-            self._record_quiet(
-                QuietFetch(
-                    source.id, now, result.status, next_fetch, result.etag, result.last_modified
-                )
-            )
+            self.store.record_not_modified(
+                source.id, now=now, status=result.status, next_fetch=next_fetch,
+                etag=result.etag, last_modified=result.last_modified,
+            )  # fmt: skip
             return SourceOutcome(source.id, "unchanged")
         ingested = await self._ingest(
             source.id, result.final_url, result.body, result.content_type,

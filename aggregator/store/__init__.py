@@ -5,6 +5,6 @@ sqlite3 error leaves as StorageError. A PostgreSQL backend would implement the
 same Store methods.
 """
 
-from aggregator.store.db import QuietFetch, Store, StoreResult
+from aggregator.store.db import Store, StoreResult
 
-__all__ = ["QuietFetch", "Store", "StoreResult"]
+__all__ = ["Store", "StoreResult"]

@@ -50,18 +50,6 @@ BATCH_SECONDS = 1.0
 
 
 @dataclass(frozen=True, slots=True)
-class QuietFetch:
-    """A fetch that brought nothing new (a 304, or the same bytes again)."""
-
-    source_id: str
-    now: datetime
-    status: int
-    next_fetch: datetime
-    etag: str | None
-    last_modified: str | None
-
-
-@dataclass(frozen=True, slots=True)
 class StoreResult:
     new: int
     updated: int
@@ -229,24 +217,14 @@ class Store(HistoryMixin, TopicStateMixin):
         etag: str | None, last_modified: str | None,
     ) -> None:  # fmt: skip
         """A fetch that brought nothing new: a 304, or a body identical to the last."""
-        self.record_quiet([QuietFetch(source_id, now, status, next_fetch, etag, last_modified)])
-
-    def record_quiet(self, fetches: Sequence[QuietFetch]) -> None:
-        """Several fetches that brought nothing new, in one transaction."""
-        if not fetches:
-            return
         with self._transaction() as db:
-            db.executemany(
+            db.execute(
                 "UPDATE sources SET last_fetch = ?, last_success = ?, last_status = ?, "
                 "next_fetch = ?, error_count = 0, last_error = NULL, new_entries = 0, "
                 "etag = coalesce(?, etag), last_modified = coalesce(?, last_modified), "
                 "failing_since = NULL, retired_at = NULL WHERE id = ?",
-                [
-                    (_ts(f.now), _ts(f.now), f.status, _ts(f.next_fetch), f.etag,
-                     f.last_modified, f.source_id)
-                    for f in fetches
-                ],
-            )  # fmt: skip
+                (_ts(now), _ts(now), status, _ts(next_fetch), etag, last_modified, source_id),
+            )
 
     def record_failure(
         self, source_id: str, *, now: datetime, status: int | None, error: str,
