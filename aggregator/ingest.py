@@ -46,7 +46,7 @@ def _independent(entries: Sequence[NewEntry], skipped: Sequence[KnownItem]) -> b
     none has a skipped item's key or link (a shared link is no key)."""
     keys = {k.key for k in skipped}
     links = {k.link for k in skipped if k.link}
-    return not any(e.key in keys or dedup.canonical_url(e.entry.link) in links for e in entries)
+    return not any(e.key in keys or _link(e) in links for e in entries)
 
 
 def _ingested(
@@ -62,5 +62,11 @@ def _ingested(
         set(guids)
     ):
         for digest, item in zip(feed.parsed_digests, entries, strict=True):
-            items[digest] = KnownItem(item.key, dedup.canonical_url(item.entry.link))
+            items[digest] = KnownItem(item.key, _link(item))
     return Ingested(feed, tuple(entries), items, skipped_keys)
+
+
+def _link(item: NewEntry) -> str | None:
+    """The canonical form of the item's own link: key_entries' canonical_url, which
+    it sets to None only for a link the document shares (or none)."""
+    return item.canonical_url or dedup.canonical_url(item.entry.link)

@@ -28,6 +28,7 @@ from aggregator.publish.layout import (
     OPML_FILE,
     SOURCES_OPML_FILE,
     Page,
+    archive_dir,
     archive_name,
     archive_path,
     feed_path,
@@ -139,7 +140,7 @@ def incomplete_archives(topic: TopicConfig, count: int, output_dir: Path) -> lis
     """Numbers of the topic's archives 1..count missing a file in some format (an
     interrupted write, or a format added since): one directory listing, not a
     stat per file."""
-    directory = archive_path(output_dir, topic.slug, 1, "x").parent
+    directory = archive_dir(output_dir, topic.slug)
     try:
         present = {path.name for path in directory.iterdir()}
     except FileNotFoundError:

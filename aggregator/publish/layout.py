@@ -50,7 +50,11 @@ def page_path(output_dir: Path, slug: str) -> Path:
 
 
 def archive_path(output_dir: Path, slug: str, number: int, fmt: str) -> Path:
-    return output_dir / slug / ARCHIVE_DIR / archive_name(number, fmt)
+    return archive_dir(output_dir, slug) / archive_name(number, fmt)
+
+
+def archive_dir(output_dir: Path, slug: str) -> Path:
+    return output_dir / slug / ARCHIVE_DIR
 
 
 def archive_name(number: int, fmt: str) -> str:

@@ -311,8 +311,8 @@ class Store(HistoryMixin, TopicStateMixin):
                         # entry is inserted whole (its own story) in one statement.
                         (last,) = db.execute("SELECT coalesce(max(id), 0) FROM entries").fetchone()
                         next_id = int(last) + 1
-                    entry_id = self._insert(db, next_id, source_id, item, stamp, clustering)
-                    next_id += 1
+                    entry_id, next_id = next_id, next_id + 1
+                    self._insert(db, entry_id, source_id, item, stamp, clustering)
                     new += 1
                     changed = True
                     touched.append(entry_id)
@@ -367,7 +367,7 @@ class Store(HistoryMixin, TopicStateMixin):
     def _insert(
         db: sqlite3.Connection, entry_id: int, source_id: str, item: NewEntry,
         stamp: str | None, clustering: Clustering,
-    ) -> int:  # fmt: skip
+    ) -> None:  # fmt: skip
         e = item.entry
         first_seen = stamp
         sort_date = first_seen
@@ -393,7 +393,6 @@ class Store(HistoryMixin, TopicStateMixin):
             ),
         )  # fmt: skip
         stories.add_bands(db, entry_id, item, sort_date)
-        return entry_id
 
     @staticmethod
     def _update(db: sqlite3.Connection, entry_id: int, item: NewEntry, stamp: str | None) -> None:

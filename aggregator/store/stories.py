@@ -32,8 +32,8 @@ class Join:
 
 @dataclass(frozen=True, slots=True)
 class Known:
-    """What the store already holds under one document's keys and aliases:
-    two indexed queries per document instead of several per entry."""
+    """What the store already holds under one document's keys, aliases and
+    tombstones: three indexed queries per document instead of several per entry."""
 
     by_key: dict[str, tuple[int, str]]  # key -> (id, content_hash)
     by_alias: dict[str, tuple[int, str, str]]  # alias -> (id, content_hash, key)
