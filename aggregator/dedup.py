@@ -15,8 +15,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from aggregator import minhash
+from aggregator import minhash, story_profile
 from aggregator.models import Candidate, NewEntry, ParsedEntry, Similar
+from aggregator.story_profile import Profile
 from aggregator.textfold import fold
 
 # Query parameters that identify a click, not a document.
@@ -169,6 +170,7 @@ def key_entries(entries: Iterable[ParsedEntry], *, home: str | None = None) -> l
             key = f"{key}#{fingerprint[:16]}"
         seen.add(key)
         lead = story_words(entry)
+        hashes = story_profile.shingle_hashes(lead.title, lead.lead)
         out.append(
             NewEntry(
                 key=key,
@@ -177,8 +179,8 @@ def key_entries(entries: Iterable[ParsedEntry], *, home: str | None = None) -> l
                 entry=entry,
                 aliases=aliases(entry, canonical),
                 fingerprint=story_fingerprint(lead),
-                bands=story_bands(lead),
-                story=story_line(lead),
+                bands=story_bands(lead, hashes),
+                profile=story_profile.encode(story_profile.profile(lead.title, lead.lead, hashes)),
             )
         )
     return out
@@ -303,13 +305,15 @@ def story_shingles(text: StoryText) -> frozenset[str]:
     return minhash.shingles(minhash.words(" ".join(text.all)))
 
 
-def story_bands(text: StoryText) -> tuple[int, ...]:
+def story_bands(text: StoryText, hashes: list[int] | None = None) -> tuple[int, ...]:
     """LSH band keys, plus one for a long headline (outlets that write their
-    own text under the wire's headline); () for a text too short to compare."""
+    own text under the wire's headline); () for a text too short to compare.
+    `hashes`: the text's story_profile.shingle_hashes, when already computed."""
+    if hashes is None:
+        hashes = story_profile.shingle_hashes(text.title, text.lead)
     keys: tuple[int, ...] = ()
-    shingles = story_shingles(text)
-    if len(shingles) >= _MIN_SHINGLES:
-        keys = minhash.band_keys(minhash.signature(shingles))
+    if len(hashes) >= _MIN_SHINGLES:
+        keys = minhash.band_keys(minhash.signature_of_hashes(hashes))
     if len(text.title) >= TITLE_WORDS:
         keys += (minhash.key_of("title:" + " ".join(text.title)),)
     return keys
@@ -330,18 +334,6 @@ _MIN_SHARED_FIGURES = 0.8
 # A headline this long, word for word the same, names one story (within the
 # window, and unless the texts contradict each other).
 TITLE_WORDS = 10
-# A title that says something did not happen is a different story from one
-# that says it did, however many words they share.
-_NEGATIVE = frozenset(
-    """not no never fail fails failed failing reject rejects rejected deny denies denied
-    cancel cancels cancelled canceled postpone postpones postponed suspend suspends suspended
-    halt halts halted collapse collapses collapsed without refuse refuses refused""".split()  # noqa: SIM905
-)
-_WEEKDAYS = frozenset("monday tuesday wednesday thursday friday saturday sunday".split())  # noqa: SIM905
-_NUMBER_WORDS = frozenset(
-    """one two three four five six seven eight nine ten eleven twelve second third fourth fifth
-    sixth seventh eighth ninth tenth""".split()  # noqa: SIM905
-)
 
 
 def similarity(a: frozenset[int], b: frozenset[int]) -> float:
@@ -352,44 +344,23 @@ def similarity(a: frozenset[int], b: frozenset[int]) -> float:
     return len(a & b) / min(len(a), len(b))
 
 
-@dataclass(frozen=True, slots=True)
-class _Profile:
-    """What comparing a story text needs, computed once per distinct text.
-
-    Shingles and stems are kept as hash() values, not strings: a third of the
-    memory, and only ever compared within this process (a collision between
-    two of a pair's ~60 shingles is a 1-in-10^16 event).
-    """
-
-    title: tuple[str, ...]
-    shingles: frozenset[int]
-    negative: bool
-    days: frozenset[str]
-    lead_figures: frozenset[str]
-    all_figures: frozenset[str]
-    stems: frozenset[int]
-    title_stems: tuple[int, ...]  # of the title's content words
-
-
-# A popular story is a candidate for every later copy of it: its profile is
-# looked up, not rebuilt, each time (keyed by the stored line; ~3 kB each).
+# A popular story is a candidate for every later copy of it: the profile of an
+# entry stored before profiles were is looked up, not rebuilt, each time.
 @functools.lru_cache(maxsize=4_096)
-def _profile_of_line(line: str) -> _Profile:
+def _profile_of_line(line: str) -> Profile:
     return _profile(read_story_line(line))
 
 
-def _profile(text: StoryText) -> _Profile:
-    lead_figures = _figures(text.lead)
-    return _Profile(
-        title=text.title,
-        shingles=frozenset(map(hash, story_shingles(text))),
-        negative=not _NEGATIVE.isdisjoint(text.title),
-        days=_WEEKDAYS.intersection(text.all),
-        lead_figures=lead_figures,
-        all_figures=lead_figures | _figures(text.title),
-        stems=frozenset(hash(w[:5]) for w in text.all),
-        title_stems=tuple(hash(w[:5]) for w in minhash.words(" ".join(text.title))),
-    )
+def _profile(text: StoryText) -> Profile:
+    return story_profile.profile(text.title, text.lead)
+
+
+def _candidate_profile(candidate: Candidate) -> Profile:
+    if candidate.profile is not None and (found := story_profile.decode(candidate.profile)):
+        return found
+    if candidate.story is not None:
+        return _profile_of_line(candidate.story)
+    return _profile(story_words(candidate))
 
 
 def contradicts(a: StoryText, b: StoryText) -> bool:
@@ -399,10 +370,10 @@ def contradicts(a: StoryText, b: StoryText) -> bool:
     return _contradicts(_profile(a), _profile(b))
 
 
-def _contradicts(a: _Profile, b: _Profile) -> bool:
+def _contradicts(a: Profile, b: Profile) -> bool:
     if a.negative != b.negative:
         return True
-    if a.days and b.days and a.days.isdisjoint(b.days):
+    if a.days and b.days and not a.days & b.days:
         return True
     # Leads first: a re-titled copy rephrases the figures of its title, not of its text.
     figures_a, figures_b = a.lead_figures, b.lead_figures
@@ -413,19 +384,12 @@ def _contradicts(a: _Profile, b: _Profile) -> bool:
     return len(figures_a & figures_b) / min(len(figures_a), len(figures_b)) < _MIN_SHARED_FIGURES
 
 
-def _titles_diverge(a: _Profile, b: _Profile) -> bool:
+def _titles_diverge(a: Profile, b: Profile) -> bool:
     """Each title has a word the other text does not have at all (compared by
     their first five letters, so "Libya" is in "Libyan", "storm" in "stormed")."""
     return any(w not in b.stems for w in a.title_stems) and any(
         w not in a.stems for w in b.title_stems
     )
-
-
-_HAS_DIGIT = re.compile(r"\d")
-
-
-def _figures(words: tuple[str, ...]) -> frozenset[str]:
-    return frozenset(w for w in words if w in _NUMBER_WORDS or _HAS_DIGIT.search(w))
 
 
 @dataclass(frozen=True, slots=True)
@@ -439,17 +403,16 @@ class StoryMatcher:
     threshold: float = DEFAULT_THRESHOLD
 
     def __call__(self, item: NewEntry, candidates: Sequence[Candidate]) -> Similar | None:
-        mine = _profile_of_line(item.story) if item.story else _profile(story_words(item.entry))
+        mine = story_profile.decode(item.profile) if item.profile else None
+        if mine is None:
+            mine = _profile(story_words(item.entry))
         best: Similar | None = None
         for candidate in sorted(candidates, key=lambda c: c.entry_id):
-            if candidate.story is not None:
-                theirs = _profile_of_line(candidate.story)
-            else:
-                theirs = _profile(story_words(candidate))
+            theirs = _candidate_profile(candidate)
             if _contradicts(mine, theirs):
                 continue
             score = similarity(mine.shingles, theirs.shingles)
-            if len(mine.title) >= TITLE_WORDS and mine.title == theirs.title:
+            if mine.title_words >= TITLE_WORDS and mine.title_key == theirs.title_key:
                 found = Similar(candidate, score, "title")
             elif self._alike(mine, theirs, score):
                 found = Similar(candidate, score)
@@ -459,7 +422,7 @@ class StoryMatcher:
                 best = found
         return best
 
-    def _alike(self, mine: _Profile, theirs: _Profile, score: float) -> bool:
+    def _alike(self, mine: Profile, theirs: Profile, score: float) -> bool:
         a, b = mine.shingles, theirs.shingles
         if score < self.threshold or len(a & b) < MIN_SHARED_SHINGLES:
             return False

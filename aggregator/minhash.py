@@ -55,10 +55,10 @@ def signature(items: Iterable[str]) -> tuple[int, ...]:
     faster for ~25 shingles and costs ~14 MB per worker process). The result is the
     formula's, exactly: tests/unit/test_minhash.py checks it against the formula.
     """
-    return _min_hashes([zlib.crc32(s.encode("utf-8", "surrogatepass")) for s in items])
+    return signature_of_hashes([zlib.crc32(s.encode("utf-8", "surrogatepass")) for s in items])
 
 
-def _min_hashes(hashes: list[int]) -> tuple[int, ...]:
+def signature_of_hashes(hashes: list[int]) -> tuple[int, ...]:
     """signature() of these 32-bit shingle hashes."""
     if not hashes:
         return ()

@@ -91,7 +91,7 @@ class NewEntry:
     aliases: tuple[str, ...] = ()
     fingerprint: str | None = None  # normalised title + lead; None when too short
     bands: tuple[int, ...] = ()  # LSH band keys of the text's MinHash; () when too short
-    story: str = ""  # the title and lead words stories are compared by (dedup.story_line)
+    profile: bytes = b""  # what comparing its story needs (story_profile.encode)
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,9 +219,10 @@ class Candidate:
     summary: str
     content: str
     sort_date: datetime
-    # dedup.story_line of the entry, stored with it; None for entries stored before
-    # it was (their title, summary and content are read instead).
+    # dedup.story_line of the entry, stored with entries of releases that stored
+    # no profile; None for older ones (their title, summary and content are read).
     story: str | None = None
+    profile: bytes | None = None  # story_profile.encode; None for entries stored before
 
 
 @dataclass(frozen=True, slots=True)

@@ -380,7 +380,7 @@ class Store(HistoryMixin, TopicStateMixin):
             "INSERT INTO entries (id, source_id, key, story_id, guid, link, canonical_url, title, "
             "summary, content, authors, categories, enclosures, published, updated, first_seen, "
             "last_changed, sort_date, content_hash, exact_id, join_reason, join_score, joined_to, "
-            "fingerprint, story_words) "
+            "fingerprint, story_profile) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 entry_id, source_id, item.key, join.story_id if join else entry_id, e.guid,
@@ -389,7 +389,7 @@ class Store(HistoryMixin, TopicStateMixin):
                 item.content_hash,
                 entry_id if join is None or join.exact_id is None else join.exact_id,
                 join.reason if join else "first", join.score if join else 1.0,
-                join and join.joined_to, item.fingerprint, item.story or None,
+                join and join.joined_to, item.fingerprint, item.profile or None,
             ),
         )  # fmt: skip
         stories.add_bands(db, entry_id, item, sort_date)

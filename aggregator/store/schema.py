@@ -179,4 +179,11 @@ MIGRATIONS: tuple[str, ...] = (
     """
     CREATE INDEX entries_source_sort ON entries (source_id, sort_date DESC, id DESC);
     """,
+    # 11: each entry's story profile (story_profile.encode: hashed shingles, stems and
+    # figures), computed where it was parsed: a similar-text candidate is re-scored
+    # from it without re-reading its words. Entries stored with one have no
+    # story_words; older ones keep theirs (or their text) to compare by.
+    """
+    ALTER TABLE entries ADD COLUMN story_profile BLOB;
+    """,
 )

@@ -106,10 +106,10 @@ def remember(db: sqlite3.Connection, source_id: str, entry_id: int, item: NewEnt
 
 
 def index_text(db: sqlite3.Connection, entry_id: int, item: NewEntry, sort_date: str) -> None:
-    """Re-index an edited entry's fingerprint, story words and LSH bands."""
+    """Re-index an edited entry's fingerprint, story profile and LSH bands."""
     db.execute(
-        "UPDATE entries SET fingerprint = ?, story_words = ? WHERE id = ?",
-        (item.fingerprint, item.story or None, entry_id),
+        "UPDATE entries SET fingerprint = ?, story_profile = ?, story_words = NULL WHERE id = ?",
+        (item.fingerprint, item.profile or None, entry_id),
     )
     db.execute("DELETE FROM entry_bands WHERE entry_id = ?", (entry_id,))
     add_bands(db, entry_id, item, sort_date)
@@ -173,16 +173,27 @@ def find_story(
     if not ids:
         return None
     marks = ",".join("?" * len(ids))
-    # An entry's text is only read when its story words were never stored.
+    # An entry's words are only read when its profile was never stored, its text
+    # only when its words were not either.
     candidates = [
         Candidate(
-            r[0], r[1], r[2], r[3] or "", r[4] or "", r[5] or "", datetime.fromisoformat(r[6]), r[7]
+            r[0],
+            r[1],
+            r[2],
+            r[3] or "",
+            r[4] or "",
+            r[5] or "",
+            datetime.fromisoformat(r[6]),
+            r[7],
+            r[8],
         )
         for r in db.execute(
             "SELECT e.id, e.story_id, e.source_id, "  # noqa: S608
-            "CASE WHEN e.story_words IS NULL THEN e.title END, "
-            "CASE WHEN e.story_words IS NULL THEN e.summary END, "
-            "CASE WHEN e.story_words IS NULL THEN e.content END, e.sort_date, e.story_words "
+            "CASE WHEN e.story_profile IS NULL AND e.story_words IS NULL THEN e.title END, "
+            "CASE WHEN e.story_profile IS NULL AND e.story_words IS NULL THEN e.summary END, "
+            "CASE WHEN e.story_profile IS NULL AND e.story_words IS NULL THEN e.content END, "
+            "e.sort_date, CASE WHEN e.story_profile IS NULL THEN e.story_words END, "
+            "e.story_profile "
             f"FROM entries e JOIN entries s ON s.id = e.story_id WHERE e.id IN ({marks}) "
             "AND e.sort_date BETWEEN ? AND ? AND s.sort_date BETWEEN ? AND ?",
             (*ids, lo, hi, lo, hi),

@@ -77,10 +77,10 @@ def test_random_and_extreme_hashes_match_the_formula() -> None:
     rng = random.Random(61)
     top = (1 << 32) - 1
     for hashes in ([0], [top], [0, top], [top, top, 0], [1, 2, 3], list(range(64))):
-        assert minhash._min_hashes(hashes) == reference_of_hashes(hashes)
+        assert minhash.signature_of_hashes(hashes) == reference_of_hashes(hashes)
     for _ in range(2_000):
         hashes = [rng.randrange(top + 1) for _ in range(rng.randrange(1, 80))]
-        assert minhash._min_hashes(hashes) == reference_of_hashes(hashes)
+        assert minhash.signature_of_hashes(hashes) == reference_of_hashes(hashes)
 
 
 def test_reduction_below_the_prime_at_the_edges() -> None:

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from aggregator import curate
+from aggregator import curate, dedup
 from aggregator.config import SourceConfig
 from aggregator.dedup import StoryMatcher, key_entries
 from aggregator.models import Clustering, ParsedEntry
@@ -345,3 +345,45 @@ def test_entries_stored_before_version_7_still_join_similar_copies(tmp_path: Pat
             [("a", "Libya oil output hits 11-year high"),
              ("b", "Libyan crude production climbs to highest since 2013")]
         ]  # fmt: skip
+
+
+def test_entries_stored_with_story_words_but_no_profile_still_join(tmp_path: Path) -> None:
+    """Entries stored by releases 7-10 carry story words, not a profile: they are
+    compared by their words, with the same score a profile gives."""
+    path = tmp_path / "v10.sqlite"
+    conn = sqlite3.connect(path)
+    conn.executescript(";".join(MIGRATIONS[:10]) + ";PRAGMA user_version = 10;")
+    (old,) = key_entries([entry("a1", "Libya oil output hits 11-year high", summary=WIRE_LEAD)])
+    stamp = T0.isoformat(timespec="microseconds")
+    conn.execute("INSERT INTO sources (id, url) VALUES ('a', 'https://a.example/feed')")
+    conn.execute(
+        "INSERT INTO entries (id, source_id, key, story_id, exact_id, guid, title, summary, "
+        "content, authors, categories, enclosures, first_seen, last_changed, sort_date, "
+        "content_hash, fingerprint, story_words) VALUES (1, 'a', ?, 1, 1, 'a1', '', '', '', "
+        "'[]', '[]', '[]', ?, ?, ?, 'h', ?, ?)",
+        (old.key, stamp, stamp, stamp, old.fingerprint,
+         dedup.story_line(dedup.story_words(old.entry))),
+    )  # fmt: skip
+    conn.executemany(
+        "INSERT INTO entry_bands (band, at, entry_id) VALUES (?, ?, 1)",
+        [(band, int(T0.timestamp())) for band in old.bands],
+    )
+    conn.commit()
+    conn.close()
+    with Store.open(path) as store:
+        store.sync_sources(SOURCES)
+        put(store, "b", [entry("b1", "Libyan crude production climbs to highest since 2013",
+                               summary="TRIPOLI (Wire) - " + WIRE_LEAD)], hours=1)  # fmt: skip
+        (old_row, new_row) = store._conn.execute(
+            "SELECT story_words IS NULL, story_profile IS NULL FROM entries ORDER BY id"
+        ).fetchall()
+        assert old_row == (0, 1) and new_row == (1, 0)
+        by_words = store.story_membership(1)[1]
+    with Store.open(tmp_path / "new.sqlite") as fresh:
+        fresh.sync_sources(SOURCES)
+        put(fresh, "a", [entry("a1", "Libya oil output hits 11-year high", summary=WIRE_LEAD)])
+        put(fresh, "b", [entry("b1", "Libyan crude production climbs to highest since 2013",
+                               summary="TRIPOLI (Wire) - " + WIRE_LEAD)], hours=1)  # fmt: skip
+        by_profile = fresh.story_membership(1)[1]
+    assert by_words.reason == by_profile.reason == "similar"
+    assert by_words.score == by_profile.score
