@@ -11,7 +11,7 @@ import functools
 import hashlib
 import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -336,12 +336,13 @@ _MIN_SHARED_FIGURES = 0.8
 TITLE_WORDS = 10
 
 
-def similarity(a: frozenset[int], b: frozenset[int]) -> float:
-    """How much of the shorter text's shingles the other has (containment):
-    a trimmed or extended copy of wire text scores high, a re-titled one too."""
+def similarity(shared: int, a: Collection[int], b: Collection[int]) -> float:
+    """How much of the shorter text's shingles (`shared` of them in common) the
+    other has (containment): a trimmed or extended copy of wire text scores
+    high, a re-titled one too."""
     if not a or not b:
         return 0.0
-    return len(a & b) / min(len(a), len(b))
+    return shared / min(len(a), len(b))
 
 
 # A popular story is a candidate for every later copy of it: the profile of an
@@ -406,15 +407,17 @@ class StoryMatcher:
         mine = story_profile.decode(item.profile) if item.profile else None
         if mine is None:
             mine = _profile(story_words(item.entry))
+        shingles = frozenset(mine.shingles)
         best: Similar | None = None
         for candidate in sorted(candidates, key=lambda c: c.entry_id):
             theirs = _candidate_profile(candidate)
             if _contradicts(mine, theirs):
                 continue
-            score = similarity(mine.shingles, theirs.shingles)
+            shared = len(shingles.intersection(theirs.shingles))
+            score = similarity(shared, mine.shingles, theirs.shingles)
             if mine.title_words >= TITLE_WORDS and mine.title_key == theirs.title_key:
                 found = Similar(candidate, score, "title")
-            elif self._alike(mine, theirs, score):
+            elif self._alike(mine, theirs, score, shared):
                 found = Similar(candidate, score)
             else:
                 continue
@@ -422,9 +425,8 @@ class StoryMatcher:
                 best = found
         return best
 
-    def _alike(self, mine: Profile, theirs: Profile, score: float) -> bool:
-        a, b = mine.shingles, theirs.shingles
-        if score < self.threshold or len(a & b) < MIN_SHARED_SHINGLES:
+    def _alike(self, mine: Profile, theirs: Profile, score: float, shared: int) -> bool:
+        if score < self.threshold or shared < MIN_SHARED_SHINGLES:
             return False
-        short = min(len(a), len(b)) < SHORT_TEXT_SHINGLES
+        short = min(len(mine.shingles), len(theirs.shingles)) < SHORT_TEXT_SHINGLES
         return not (short and _titles_diverge(mine, theirs))

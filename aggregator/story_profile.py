@@ -47,15 +47,20 @@ _U32 = "I" if array("I").itemsize == 4 else "L"
 
 @dataclass(frozen=True, slots=True)
 class Profile:
+    """Hash sets as sorted arrays of distinct numbers: a stored profile is read
+    for every candidate and mostly looked at once, so building sets of its
+    ~130 numbers would cost more than the comparisons (`in` on an array of
+    60 is a short loop in C; the matcher builds a set of its own entry's)."""
+
     title_words: int
     title_key: int  # equal for word-for-word equal titles
-    shingles: frozenset[int]
+    shingles: array[int]
     negative: bool
     days: int  # a bit per weekday named in the text
     lead_figures: frozenset[int]
     all_figures: frozenset[int]
-    stems: frozenset[int]
-    title_stems: frozenset[int]  # of the title's content words
+    stems: array[int]
+    title_stems: array[int]  # of the title's content words
 
 
 def shingle_hashes(title: tuple[str, ...], lead: tuple[str, ...]) -> list[int]:
@@ -73,7 +78,7 @@ def profile(
     return Profile(
         title_words=len(title),
         title_key=minhash.key_of("title:" + " ".join(title)),
-        shingles=frozenset(shingle_hashes(title, lead) if hashes is None else hashes),
+        shingles=_numbers(shingle_hashes(title, lead) if hashes is None else hashes),
         negative=not _NEGATIVE.isdisjoint(title),
         days=sum(_WEEKDAY_BITS[day] for day in _WEEKDAY_BITS.keys() & set(words)),
         lead_figures=lead_figures,
@@ -85,8 +90,8 @@ def profile(
 
 def encode(p: Profile) -> bytes:
     title_figures = p.all_figures - p.lead_figures
-    parts = (p.shingles, p.stems, p.title_stems, p.lead_figures, title_figures)
-    numbers = array(_U32, [n for part in parts for n in sorted(part)])
+    parts = (p.shingles, p.stems, p.title_stems, _numbers(p.lead_figures), _numbers(title_figures))
+    numbers = array(_U32, [n for part in parts for n in part])
     if _BIG_ENDIAN:
         numbers.byteswap()
     header = _HEADER.pack(
@@ -110,12 +115,13 @@ def decode(data: bytes) -> Profile | None:
         numbers.byteswap()
     parts, at = [], 0
     for count in counts:
-        parts.append(frozenset(numbers[at : at + count]))
+        parts.append(numbers[at : at + count])
         at += count
     shingles, stems, title_stems, lead_figures, title_figures = parts
+    figures = frozenset(lead_figures)
     return Profile(
         title_words, title_key, shingles, bool(negative), days,
-        lead_figures, lead_figures | title_figures, stems, title_stems,
+        figures, figures.union(title_figures), stems, title_stems,
     )  # fmt: skip
 
 
@@ -125,8 +131,13 @@ def _figures(words: Iterable[str]) -> frozenset[int]:
     )
 
 
-def _stems(words: Iterable[str]) -> frozenset[int]:
-    return frozenset(_crc(w[:STEM]) for w in words)
+def _stems(words: Iterable[str]) -> array[int]:
+    return _numbers({_crc(w[:STEM]) for w in words})
+
+
+def _numbers(values: Iterable[int]) -> array[int]:
+    """Distinct values, sorted: the stored form, and equal whenever the sets are."""
+    return array(_U32, sorted(set(values)))
 
 
 def _crc(word: str) -> int:

@@ -43,7 +43,7 @@ def test_a_profile_holds_what_comparisons_need() -> None:
     assert p.title_words == 8
     assert len(p.lead_figures) == 4  # 12, 13, 15 and "two", a number word
     assert p.lead_figures <= p.all_figures
-    assert p.shingles == frozenset(story_profile.shingle_hashes(*TEXT))
+    assert list(p.shingles) == sorted(set(story_profile.shingle_hashes(*TEXT)))
 
 
 @pytest.mark.parametrize(
