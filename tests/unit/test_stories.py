@@ -14,7 +14,7 @@ import pytest
 from aggregator import curate, dedup
 from aggregator.config import SourceConfig
 from aggregator.dedup import StoryMatcher, key_entries
-from aggregator.models import Clustering, ParsedEntry
+from aggregator.models import Clustering, NewEntry, ParsedEntry
 from aggregator.store import Store
 from aggregator.store.schema import MIGRATIONS
 from tests.factories import T0, topic
@@ -313,34 +313,48 @@ def test_a_version_1_database_is_migrated_with_its_stories(tmp_path: Path) -> No
         assert [e.id for e in store.stories(clustered=False)] == [3, 1, 2]
 
 
-def test_entries_stored_before_version_7_still_join_similar_copies(tmp_path: Path) -> None:
-    """Migration 7 keeps the band index (ISO times become seconds) and entries
-    without stored story words are compared by their text."""
-    path = tmp_path / "v6.sqlite"
+def _old_database(path: Path, version: int, **columns: str) -> NewEntry:
+    """A database at schema `version` holding the wire story from source "a" as
+    that release stored it (`columns`: its extra entries columns)."""
     conn = sqlite3.connect(path)
-    conn.executescript(";".join(MIGRATIONS[:6]) + ";PRAGMA user_version = 6;")
+    conn.executescript(";".join(MIGRATIONS[:version]) + f";PRAGMA user_version = {version};")
     (old,) = key_entries([entry("a1", "Libya oil output hits 11-year high", summary=WIRE_LEAD)])
     stamp = T0.isoformat(timespec="microseconds")
+    names = ", ".join(["title", "summary", *columns])
+    values = [old.entry.title, old.entry.summary, *columns.values()]
     conn.execute("INSERT INTO sources (id, url) VALUES ('a', 'https://a.example/feed')")
     conn.execute(
-        "INSERT INTO entries (id, source_id, key, story_id, exact_id, guid, title, summary, "
-        "content, authors, categories, enclosures, first_seen, last_changed, sort_date, "
-        "content_hash, fingerprint) VALUES (1, 'a', ?, 1, 1, 'a1', ?, ?, '', '[]', '[]', "
-        "'[]', ?, ?, ?, 'h', ?)",
-        (old.key, old.entry.title, old.entry.summary, stamp, stamp, stamp, old.fingerprint),
+        "INSERT INTO entries (id, source_id, key, story_id, exact_id, guid, content, authors, "  # noqa: S608
+        "categories, enclosures, first_seen, last_changed, sort_date, content_hash, "
+        f"fingerprint, {names}) VALUES (1, 'a', ?, 1, 1, 'a1', '', '[]', '[]', '[]', ?, ?, ?, "
+        f"'h', ?, {', '.join('?' * len(values))})",
+        (old.key, stamp, stamp, stamp, old.fingerprint, *values),
     )
+    # Band rows kept the sort date as text until migration 7.
+    at = ("sort_date", stamp) if version < 7 else ("at", int(T0.timestamp()))
     conn.executemany(
-        "INSERT INTO entry_bands (band, sort_date, entry_id) VALUES (?, ?, 1)",
-        [(band, stamp) for band in old.bands],
+        f"INSERT INTO entry_bands (band, {at[0]}, entry_id) VALUES (?, ?, 1)",  # noqa: S608
+        [(band, at[1]) for band in old.bands],
     )
     conn.commit()
     conn.close()
-    with Store.open(path) as store:
+    return old
+
+
+def _put_wire_copy(store: Store) -> None:
+    put(store, "b", [entry("b1", "Libyan crude production climbs to highest since 2013",
+                           summary="TRIPOLI (Wire) - " + WIRE_LEAD)], hours=1)  # fmt: skip
+
+
+def test_entries_stored_before_version_7_still_join_similar_copies(tmp_path: Path) -> None:
+    """Migration 7 keeps the band index (ISO times become seconds) and entries
+    without stored story words are compared by their text."""
+    old = _old_database(tmp_path / "v6.sqlite", 6)
+    with Store.open(tmp_path / "v6.sqlite") as store:
         store.sync_sources(SOURCES)
         bands = store._conn.execute("SELECT count(*), min(at) FROM entry_bands").fetchone()
         assert bands == (len(old.bands), int(T0.timestamp()))
-        put(store, "b", [entry("b1", "Libyan crude production climbs to highest since 2013",
-                               summary="TRIPOLI (Wire) - " + WIRE_LEAD)], hours=1)  # fmt: skip
+        _put_wire_copy(store)
         assert stories(store) == [
             [("a", "Libya oil output hits 11-year high"),
              ("b", "Libyan crude production climbs to highest since 2013")]
@@ -349,31 +363,15 @@ def test_entries_stored_before_version_7_still_join_similar_copies(tmp_path: Pat
 
 def test_entries_stored_with_story_words_but_no_profile_still_join(tmp_path: Path) -> None:
     """Entries stored by releases 7-10 carry story words, not a profile: they are
-    compared by their words, with the same score a profile gives."""
-    path = tmp_path / "v10.sqlite"
-    conn = sqlite3.connect(path)
-    conn.executescript(";".join(MIGRATIONS[:10]) + ";PRAGMA user_version = 10;")
-    (old,) = key_entries([entry("a1", "Libya oil output hits 11-year high", summary=WIRE_LEAD)])
-    stamp = T0.isoformat(timespec="microseconds")
-    conn.execute("INSERT INTO sources (id, url) VALUES ('a', 'https://a.example/feed')")
-    conn.execute(
-        "INSERT INTO entries (id, source_id, key, story_id, exact_id, guid, title, summary, "
-        "content, authors, categories, enclosures, first_seen, last_changed, sort_date, "
-        "content_hash, fingerprint, story_words) VALUES (1, 'a', ?, 1, 1, 'a1', '', '', '', "
-        "'[]', '[]', '[]', ?, ?, ?, 'h', ?, ?)",
-        (old.key, stamp, stamp, stamp, old.fingerprint,
-         dedup.story_line(dedup.story_words(old.entry))),
-    )  # fmt: skip
-    conn.executemany(
-        "INSERT INTO entry_bands (band, at, entry_id) VALUES (?, ?, 1)",
-        [(band, int(T0.timestamp())) for band in old.bands],
-    )
-    conn.commit()
-    conn.close()
-    with Store.open(path) as store:
+    compared by their words (their text is not read: blank here), with the same
+    score a profile gives."""
+    wire = entry("a1", "Libya oil output hits 11-year high", summary=WIRE_LEAD)
+    line = dedup.story_line(dedup.story_words(wire))
+    _old_database(tmp_path / "v10.sqlite", 10, story_words=line)
+    with Store.open(tmp_path / "v10.sqlite") as store:
         store.sync_sources(SOURCES)
-        put(store, "b", [entry("b1", "Libyan crude production climbs to highest since 2013",
-                               summary="TRIPOLI (Wire) - " + WIRE_LEAD)], hours=1)  # fmt: skip
+        store._conn.execute("UPDATE entries SET title = '', summary = '' WHERE id = 1")
+        _put_wire_copy(store)
         (old_row, new_row) = store._conn.execute(
             "SELECT story_words IS NULL, story_profile IS NULL FROM entries ORDER BY id"
         ).fetchall()
@@ -381,9 +379,8 @@ def test_entries_stored_with_story_words_but_no_profile_still_join(tmp_path: Pat
         by_words = store.story_membership(1)[1]
     with Store.open(tmp_path / "new.sqlite") as fresh:
         fresh.sync_sources(SOURCES)
-        put(fresh, "a", [entry("a1", "Libya oil output hits 11-year high", summary=WIRE_LEAD)])
-        put(fresh, "b", [entry("b1", "Libyan crude production climbs to highest since 2013",
-                               summary="TRIPOLI (Wire) - " + WIRE_LEAD)], hours=1)  # fmt: skip
+        put(fresh, "a", [wire])
+        _put_wire_copy(fresh)
         by_profile = fresh.story_membership(1)[1]
     assert by_words.reason == by_profile.reason == "similar"
     assert by_words.score == by_profile.score
