@@ -31,6 +31,7 @@ from aggregator.pipeline import (
     publish_all,
     source_infos,
 )
+from aggregator.query.overlap import overlapping
 from aggregator.store import Store
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -158,12 +159,32 @@ def check(config_path: Path) -> None:
         click.echo(f"error: {problem}", err=True)
     if failed:
         raise SystemExit(2)
+    for warning in _double_counts(cfg):
+        click.echo(f"warning: {warning}", err=True)
     enabled = sum(s.enabled for s in cfg.sources.values())
     examples = sum(len(t.examples) for t in cfg.topics.values())
     click.echo(
         f"{cfg.path}: OK: {len(cfg.sources)} sources ({enabled} enabled), {len(cfg.topics)} topics"
         + (f", {examples} topic examples pass" if examples else "")
     )
+
+
+def _double_counts(cfg: config.Config) -> list[str]:
+    """Terms of one scored query that count the same words (query/overlap.py)."""
+    found = []
+    for topic in cfg.topics.values():
+        if topic.min_score is None:
+            continue
+        matcher = curate.compile_topic(topic, cfg.sources)
+        scored = [("query", matcher.query)] if matcher.query is not None else []
+        scored += [(f"demote[{i}]", d) for i, d in enumerate(matcher.demotes)]
+        for key, q in scored:
+            for a, b in overlapping(q.node):
+                found.append(
+                    f"{cfg.path}: topics.{topic.slug}.{key}: {a.label!r} and {b.label!r} match"
+                    " the same words, so one mention scores for both; drop one unless meant"
+                )
+    return found
 
 
 def _example_reports(cfg: config.Config) -> list[verdicts.ExampleReport]:

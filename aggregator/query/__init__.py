@@ -2,7 +2,8 @@
 
 Pure: no I/O, no clock. `syntax` parses, `engine` compiles and evaluates,
 `document` holds one entry's folded fields, `text` folds and finds word forms,
-`score` says how much a matched entry is about a topic (`min_score`).
+`score` says how much a matched entry is about a topic (`min_score`), `overlap`
+finds terms of one scored query that would count the same words.
 """
 
 from __future__ import annotations

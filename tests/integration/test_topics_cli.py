@@ -239,3 +239,30 @@ def test_check_names_topic_key_and_column_of_a_syntax_error(tmp_path: Path) -> N
         f'error: {config}: topics.oil.query: column 12: expected ")" to close the "(" at '
         "column 1, found the end of the query"
     )
+
+
+def test_check_warns_about_terms_of_a_scored_query_that_count_the_same_words(
+    tmp_path: Path,
+) -> None:
+    config = tmp_path / "config.toml"
+    topic = (
+        "[topics.oil]\n"
+        "query = 'refinery OR refiner* OR oil'\n"
+        "min_score = 2\n"
+        "demote = ['dividend', 'soybean* OR soy* OR palm']\n"
+    )
+    write_config(config, "https://w.example/feed", topic)
+    done = aggregator("check", "--config", str(config), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr  # a warning, not an error
+    assert done.stderr.splitlines() == [
+        f"warning: {config}: topics.oil.query: 'refinery' and 'refiner*' match the same"
+        " words, so one mention scores for both; drop one unless meant",
+        f"warning: {config}: topics.oil.demote[1]: 'soybean*' and 'soy*' match the same"
+        " words, so one mention scores for both; drop one unless meant",
+    ]
+    assert "OK: 1 sources" in done.stdout
+
+    # Without min_score nothing is scored, so nothing counts twice.
+    write_config(config, "https://w.example/feed", "[topics.oil]\nquery = 'refinery OR refiner*'\n")
+    quiet = aggregator("check", "--config", str(config), cwd=tmp_path)
+    assert quiet.returncode == 0 and quiet.stderr == ""
