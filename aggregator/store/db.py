@@ -90,6 +90,11 @@ class Store(HistoryMixin, TopicStateMixin):
             # step of a cold cycle 1.5x faster).
             conn.execute("PRAGMA cache_size=-32768")
             conn.execute("PRAGMA wal_autocheckpoint=8192")
+            # Each document of a batch is a savepoint, whose journal keeps the old
+            # copy of every page it touches: in memory (at most a few MB for one
+            # document), not a temporary file (band inserts of a batched cold
+            # store 4.2 s -> 2.8 s).
+            conn.execute("PRAGMA temp_store=MEMORY")
             conn.execute("PRAGMA foreign_keys=ON")
             conn.execute("PRAGMA busy_timeout=30000")
             store = cls(conn, path)
