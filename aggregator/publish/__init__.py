@@ -20,7 +20,7 @@ from aggregator.atomicfile import (
 from aggregator.config import TopicConfig
 from aggregator.errors import PublishError
 from aggregator.models import Story
-from aggregator.publish.archive import Plan, plan
+from aggregator.publish.archive import Cutter, Plan, plan
 from aggregator.publish.feeds import render_atom, render_rss
 from aggregator.publish.jsonfeed import render_json
 from aggregator.publish.layout import (
@@ -48,6 +48,7 @@ __all__ = [
     "INDEX_FILE",
     "OPML_FILE",
     "SOURCES_OPML_FILE",
+    "Cutter",
     "Plan",
     "SourceSummary",
     "TopicSummary",
