@@ -10,14 +10,23 @@ publish); pipeline.publish_all writes the current documents afterwards.
 
 from __future__ import annotations
 
+import multiprocessing
+import os
 from collections.abc import Collection, Container, Mapping
+from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 
 from aggregator import curate, publish
-from aggregator.config import Config
+from aggregator.config import Config, TopicConfig
 from aggregator.models import Story
 from aggregator.store import Store
+
+# Once a publish has cut this many stories into archive pages, its backlog is
+# large: the rest of the pages are rendered in worker processes while the walk
+# goes on. A small publish never starts them.
+PROCESSES_AFTER = 2000
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,8 +81,7 @@ class _Topic:
 
     matcher: curate.TopicMatcher
     store: Store
-    config: Config
-    batch: publish.WriteBatch
+    output: _Output
     cutter: publish.Cutter
     count: int  # archive pages so far
     had_archive: bool = field(init=False)
@@ -103,48 +111,85 @@ class _Topic:
         # Recorded first: a crash before the files exist is repaired next time.
         rows = [(s.uid, s.entry.story_id) for s in page]
         self.store.add_archive_page(topic.slug, self.count, rows)
-        settings = self.config.settings
-        publish.publish_archive(topic, self.count, page, output_dir=settings.output_dir,
-                                base_url=settings.base_url, batch=self.batch)  # fmt: skip
+        self.output.write(topic, self.count, page)
+
+
+class _Output:
+    """Where archive pages go: written on the batch's threads, rendered here or,
+    once the backlog proves large, in worker processes."""
+
+    def __init__(self, config: Config, batch: publish.WriteBatch) -> None:
+        self.out, self.base = config.settings.output_dir, config.settings.base_url
+        self.batch = batch
+        self.cut = 0
+        self.pool: Executor | None = None
+
+    def write(self, topic: TopicConfig, number: int, page: list[Story]) -> None:
+        self.cut += len(page)
+        if self.pool is None and self.cut > PROCESSES_AFTER and (workers := _spare_cores()):
+            # spawn: the daemon has threads, which fork would copy mid-flight.
+            spawn = multiprocessing.get_context("spawn")
+            self.pool = ProcessPoolExecutor(workers, mp_context=spawn)
+        publish.publish_archive(topic, number, page, output_dir=self.out, base_url=self.base,
+                                batch=self.batch, pool=self.pool)  # fmt: skip
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _spare_cores() -> int:
+    """Cores beside this process's own (which keeps walking and matching)."""
+    affinity = getattr(os, "sched_getaffinity", None)
+    cores = len(affinity(0)) if affinity is not None else os.cpu_count() or 1
+    return cores - 1
 
 
 def archive_topics(
     config: Config, store: Store, matchers: Mapping[str, curate.TopicMatcher],
-    infos: Mapping[str, curate.SourceInfo], now: datetime, batch: publish.WriteBatch,
-) -> dict[str, Curated]:  # fmt: skip
+    infos: Mapping[str, curate.SourceInfo], now: datetime,
+) -> tuple[dict[str, Curated], list[Path]]:  # fmt: skip
     """Repair archives whose files are missing, walk the store cutting and writing
-    new archive pages (on `batch`: the caller finishes it before writing any
-    current document, which links to them); return what each topic keeps."""
+    new archive pages; return what each topic keeps for its current document, and
+    the archive files written (all on disk: a current document links to them)."""
     out, base = config.settings.output_dir, config.settings.base_url
-    topics: dict[str, _Topic] = {}
-    for slug, matcher in matchers.items():
-        topic = matcher.topic
-        count = store.archive_count(slug)
-        # Archives recorded before whose files are missing: an interrupted write,
-        # or a format added to the topic since.
-        for number in publish.incomplete_archives(topic, count, out):
-            ids = store.archive_page(slug, number)
-            found = curate.assemble(
-                matcher, store.story_entries(sid for _, sid in ids), sources=infos
-            )
-            stories = [found[uid] for uid, _ in ids if uid in found]
-            publish.publish_archive(topic, number, stories, output_dir=out, base_url=base,
-                                    batch=batch)  # fmt: skip
-        cutoff = now - topic.max_age if topic.max_age else None
-        cutter = publish.Cutter(
-            max_items=topic.max_items, page_size=topic.archive_page_size, cutoff=cutoff
-        )
-        topics[slug] = _Topic(matcher, store, config, batch, cutter, count)
-    for walk in walks(store, matchers, now):
-        # Oldest first: archive pages are cut from the oldest end.
-        if walk.stories is None:
-            entries = store.stories(clustered=walk.clustered, oldest_first=True)
-        else:
-            entries = store.stories_of(walk.stories, clustered=walk.clustered, oldest_first=True)
-        unarchived = curate.walk_unarchived(
-            walk.topics, entries, now=now, sources=infos, clustered=walk.clustered,
-            archived=lambda slug, ids: topics[slug].archived(ids),
-        )  # fmt: skip
-        for slug, story in unarchived:
-            topics[slug].add(story)
-    return {slug: topic.finish() for slug, topic in topics.items()}
+    with publish.WriteBatch() as batch:
+        output = _Output(config, batch)
+        try:
+            topics: dict[str, _Topic] = {}
+            for slug, matcher in matchers.items():
+                topic = matcher.topic
+                count = store.archive_count(slug)
+                # Archives recorded before whose files are missing: an interrupted
+                # write, or a format added to the topic since.
+                for number in publish.incomplete_archives(topic, count, out):
+                    ids = store.archive_page(slug, number)
+                    found = curate.assemble(
+                        matcher, store.story_entries(sid for _, sid in ids), sources=infos
+                    )
+                    stories = [found[uid] for uid, _ in ids if uid in found]
+                    publish.publish_archive(topic, number, stories, output_dir=out,
+                                            base_url=base, batch=batch)  # fmt: skip
+                cutoff = now - topic.max_age if topic.max_age else None
+                cutter = publish.Cutter(
+                    max_items=topic.max_items, page_size=topic.archive_page_size, cutoff=cutoff
+                )
+                topics[slug] = _Topic(matcher, store, output, cutter, count)
+            for walk in walks(store, matchers, now):
+                # Oldest first: archive pages are cut from the oldest end.
+                if walk.stories is None:
+                    entries = store.stories(clustered=walk.clustered, oldest_first=True)
+                else:
+                    entries = store.stories_of(
+                        walk.stories, clustered=walk.clustered, oldest_first=True
+                    )
+                unarchived = curate.walk_unarchived(
+                    walk.topics, entries, now=now, sources=infos, clustered=walk.clustered,
+                    archived=lambda slug, ids: topics[slug].archived(ids),
+                )  # fmt: skip
+                for slug, story in unarchived:
+                    topics[slug].add(story)
+            curated = {slug: topic.finish() for slug, topic in topics.items()}
+            return curated, batch.finish()
+        finally:
+            output.close()

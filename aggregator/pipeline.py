@@ -284,11 +284,9 @@ def publish_all(config: Config, store: Store, now: datetime) -> list[Path]:
     summaries: list[publish.TopicSummary] = []
     shown: set[int] = set()
     matchers = {t.slug: curate.compile_topic(t, config.sources) for t in config.topics.values()}
-    # Archive files are written on threads while the walk goes on; all are on
-    # disk before any current document (which links to them) is replaced.
-    with publish.WriteBatch() as batch:
-        curated = archiving.archive_topics(config, store, matchers, infos, now, batch)
-        written = batch.finish()
+    # Every archive file is on disk before any current document (which links to
+    # them) is replaced.
+    curated, written = archiving.archive_topics(config, store, matchers, infos, now)
     seq = store.change_number()
     for topic in config.topics.values():
         current, archives = curated[topic.slug].current, curated[topic.slug].archives

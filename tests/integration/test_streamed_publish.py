@@ -1,17 +1,22 @@
 """The first publish over a backlog walks the store oldest first and cuts archive
 pages as it goes: the pages (numbers, contents, order) are exactly those the
-rule gives over the whole backlog at once."""
+rule gives over the whole backlog at once. A large backlog's pages are rendered
+in worker processes, to the same files."""
 
 from __future__ import annotations
 
 import json
+import pickle
+from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from aggregator import config, curate, publish
+from aggregator import archiving, config, curate, publish
 from aggregator.dedup import key_entries
+from aggregator.errors import PublishError
 from aggregator.models import ParsedEntry
 from aggregator.pipeline import clustering, publish_all, source_infos
 from aggregator.store import Store
@@ -161,3 +166,42 @@ def test_a_rule_edit_walks_again_without_archiving_a_story_twice(tmp_path: Path)
         # they are, the other 18 (the gas ones too) go into 5 new pages, 3 are kept.
         assert len(ids) == len(set(ids)) == 30
         assert store.archive_count("oil") == before + 5
+
+
+def test_a_large_backlog_is_rendered_in_worker_processes_to_the_same_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    started: list[int] = []
+
+    class Recorded(ProcessPoolExecutor):
+        def __init__(self, workers: int, **kwargs: Any) -> None:
+            started.append(workers)
+            super().__init__(workers, **kwargs)
+
+    monkeypatch.setattr(archiving, "ProcessPoolExecutor", Recorded)
+    monkeypatch.setattr(archiving, "_spare_cores", lambda: 1)  # a worker even on one core
+
+    def first_publish(where: Path) -> dict[str, bytes]:
+        where.mkdir()
+        cfg = load(where, CONFIG + MORE)
+        with Store.open(cfg.settings.database) as store:
+            store.sync_sources(cfg.sources)
+            put(store, cfg, "a", [item("a", n, f"oil and gas {n}") for n in range(1, 80)])
+            publish_all(cfg, store, NOW)
+        out = cfg.settings.output_dir
+        return {str(p.relative_to(out)): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+
+    here = first_publish(tmp_path / "here")  # 79 stories: under PROCESSES_AFTER
+    assert started == []
+    monkeypatch.setattr(archiving, "PROCESSES_AFTER", 10)
+    workers = first_publish(tmp_path / "workers")
+    assert started == [1]
+    assert "oil/archive/20.json.gz" in workers
+    assert workers == here
+
+
+def test_a_publish_error_crosses_back_from_a_worker_process() -> None:
+    error = pickle.loads(pickle.dumps(PublishError("oil", "cannot write /x: disk full")))  # noqa: S301
+    assert isinstance(error, PublishError)
+    assert (error.topic, error.detail) == ("oil", "cannot write /x: disk full")
+    assert str(error) == "topic 'oil': cannot write /x: disk full"
