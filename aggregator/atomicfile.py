@@ -74,7 +74,9 @@ class WriteBatch:
 
     def __init__(self, threads: int = 4, pending: int = 16) -> None:
         self._pool = ThreadPoolExecutor(threads, thread_name_prefix="write")
-        self._jobs: list[Future[list[Path]]] = []
+        self._jobs: list[Future[list[Path]]] = []  # not yet reaped
+        self._written: list[Path] = []
+        self._error: BaseException | None = None
         self._directories: set[Path] = set()
         # Rendering outpaces writing: without a bound, a backlog of thousands of
         # archive pages would wait in memory.
@@ -84,27 +86,38 @@ class WriteBatch:
         """Run job (which writes into directory with sync_directory=False); waits
         while `pending` jobs (and the data they hold) are still queued."""
         self._directories.add(directory)
-        while sum(not j.done() for j in self._jobs[-self._pending :]) >= self._pending:
-            wait(self._jobs[-self._pending :], return_when=FIRST_COMPLETED)
+        self._reap()
+        while len(self._jobs) >= self._pending:
+            wait(self._jobs, return_when=FIRST_COMPLETED)
+            self._reap()
         self._jobs.append(self._pool.submit(job))
 
     def finish(self) -> list[Path]:
         """Wait for every job; return the paths they wrote. Raises the first
-        job's exception, after the others have finished."""
-        written: list[Path] = []
-        error: BaseException | None = None
-        for job in self._jobs:
-            try:
-                written += job.result()
-            except BaseException as exc:
-                error = error or exc
-        self._jobs.clear()
+        failed job's exception, after the others have finished."""
+        wait(self._jobs)
+        self._reap()
+        written, self._written = self._written, []
+        error, self._error = self._error, None
         for directory in sorted(self._directories):
             _fsync_directory(directory)
         self._directories.clear()
         if error is not None:
             raise error
         return written
+
+    def _reap(self) -> None:
+        """Keep the results of finished jobs, not the jobs: a backlog of any size
+        holds only its paths."""
+        running: list[Future[list[Path]]] = []
+        for job in self._jobs:
+            if not job.done():
+                running.append(job)
+            elif (error := job.exception()) is not None:
+                self._error = self._error or error
+            else:
+                self._written += job.result()
+        self._jobs = running
 
     def __enter__(self) -> WriteBatch:
         return self

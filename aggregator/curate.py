@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import uuid
-from collections.abc import Callable, Container, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Container, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -216,36 +216,49 @@ def select_all(
     return out
 
 
-def select_unarchived(
+# Stories whose archive rows are looked up at once: the walk never holds the
+# list of a topic's archive, only the part of it among these.
+WALK_CHUNK = 500
+
+Archived = Callable[[str, Collection[int]], Container[str]]
+
+
+def walk_unarchived(
     matchers: Sequence[TopicMatcher],
     entries: Iterable[StoredEntry],
     *,
     now: datetime,
     sources: Mapping[str, SourceInfo],
-    archived: Mapping[str, Container[str]],
+    archived: Archived,
     clustered: bool = True,
-) -> dict[str, list[Story]]:
-    """Each topic's stories not yet in one of its archives, newest first, with no
-    item or age limit (the archive decides where each one goes); `min_age` still
-    holds back the newest. One walk of the archive for every topic (all of them
-    clustering, or all not: see select_all)."""
-    out: dict[str, list[Story]] = {m.topic.slug: [] for m in matchers}
-    for _, group in itertools.groupby(entries, key=_group_key(clustered)):
-        members = list(group)
-        founder = members[0]
-        uid = story_uid(founder)
-        docs: dict[int, Document] = {}
-        for matcher in matchers:
-            topic = matcher.topic
-            if uid in archived.get(topic.slug, ()):
-                continue
-            if topic.min_age and founder.sort_date > now - topic.min_age:
-                continue
-            chosen = _first_match(matcher, members, docs, sources)
-            if chosen is not None:
-                entry, terms = chosen
-                out[topic.slug].append(_story(founder, entry, members, terms, sources))
-    return out
+) -> Iterator[tuple[str, Story]]:
+    """Each topic's stories not yet in one of its archives, as (topic slug, story)
+    in the order `entries` bring them, with no item or age limit (the archive
+    decides where each one goes); `min_age` still holds back the newest. One walk
+    for every topic (all of them clustering, or all not: see select_all).
+
+    `archived(slug, story_ids)` gives the topic's archived story uids among those
+    stories; it is asked once per WALK_CHUNK stories, so neither the walk nor the
+    archive is ever held whole.
+    """
+    groups = (list(group) for _, group in itertools.groupby(entries, key=_group_key(clustered)))
+    while chunk := list(itertools.islice(groups, WALK_CHUNK)):
+        ids = {member.story_id for members in chunk for member in members}
+        done = {m.topic.slug: archived(m.topic.slug, ids) for m in matchers}
+        for members in chunk:
+            founder = members[0]
+            uid = story_uid(founder)
+            docs: dict[int, Document] = {}
+            for matcher in matchers:
+                topic = matcher.topic
+                if uid in done[topic.slug]:
+                    continue
+                if topic.min_age and founder.sort_date > now - topic.min_age:
+                    continue
+                chosen = _first_match(matcher, members, docs, sources)
+                if chosen is not None:
+                    entry, terms = chosen
+                    yield topic.slug, _story(founder, entry, members, terms, sources)
 
 
 def assemble(

@@ -76,3 +76,7 @@ class PublishError(AggregatorError):
         self.topic = topic
         self.detail = detail
         super().__init__(f"topic {topic!r}: {detail}")
+
+    def __reduce__(self) -> tuple[type[PublishError], tuple[str, str]]:
+        # Raised in an archive-rendering process, it crosses back pickled.
+        return PublishError, (self.topic, self.detail)

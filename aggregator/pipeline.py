@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from aggregator import curate, dedup, publish, schedule
+from aggregator import archiving, curate, dedup, publish, schedule
 from aggregator.clock import utc_now
 from aggregator.clockjumps import is_due
 from aggregator.config import Config, SourceConfig
@@ -30,7 +30,6 @@ from aggregator.models import (
     NotModified,
     ParsedFeed,
     SourceState,
-    Story,
     TopicStats,
 )
 from aggregator.parse import feed_links, parse_feed
@@ -282,17 +281,19 @@ def publish_all(config: Config, store: Store, now: datetime) -> list[Path]:
     then apply database retention, sparing every story a current document shows."""
     settings = config.settings
     infos = source_infos(config, store)
-    written: list[Path] = []
     summaries: list[publish.TopicSummary] = []
     shown: set[int] = set()
     matchers = {t.slug: curate.compile_topic(t, config.sources) for t in config.topics.values()}
-    pending = _pending(store, matchers, infos, now)
+    # Every archive file is on disk before any current document (which links to
+    # them) is replaced.
+    curated, written = archiving.archive_topics(config, store, matchers, infos, now)
     seq = store.change_number()
     for topic in config.topics.values():
-        current, archives, paths = _publish_topic(
-            config, store, matchers[topic.slug], pending[topic.slug], infos, now
-        )
-        written += paths
+        current, archives = curated[topic.slug].current, curated[topic.slug].archives
+        written += publish.publish_topic(
+            topic, current, output_dir=settings.output_dir, base_url=settings.base_url,
+            hub=config.topic_hub(topic), archives=archives,
+        )  # fmt: skip
         shown.update(s.entry.story_id for s in current)
         state = TopicState(curate.rule_digest(matchers[topic.slug]), seq, now)
         store.save_topic(topic.slug, state, {s.entry.story_id for s in current})
@@ -312,91 +313,6 @@ def publish_all(config: Config, store: Store, now: datetime) -> list[Path]:
         log.info("retention: deleted %d stored entries (tombstones kept)", deleted)
     store.record_topics([TopicStats(s.slug, s.items, s.updated, now) for s in summaries])
     return written
-
-
-def _pending(
-    store: Store, matchers: dict[str, curate.TopicMatcher], infos: dict[str, curate.SourceInfo],
-    now: datetime,
-) -> dict[str, list[Story]]:  # fmt: skip
-    """Each topic's stories outside its archives. A topic curated before under the
-    same rule only looks again at the stories it holds, those written since, and
-    those its min_age held back; a new or edited topic walks the whole archive."""
-    store.forget_topics(matchers)
-    full: list[curate.TopicMatcher] = []
-    since: dict[str, set[int]] = {}
-    for slug, matcher in matchers.items():
-        state = store.topic_state(slug)
-        if state is None or state.rule != curate.rule_digest(matcher):
-            full.append(matcher)
-            continue
-        ids = set(store.topic_members(slug)) | store.changed_stories(state.seq)
-        if matcher.topic.min_age:
-            ids |= store.recent_stories(state.published - matcher.topic.min_age)
-        since[slug] = ids
-    pending: dict[str, list[Story]] = {}
-    # One walk for every topic that clusters (each entry is folded once), one for
-    # those that group exact duplicates only; each over all stories or just some.
-    for clustered in (True, False):
-        walks = [
-            ([m for m in full if m.topic.cluster == clustered], None),
-            ([m for m in matchers.values() if m.topic.slug in since
-              and m.topic.cluster == clustered], since),
-        ]  # fmt: skip
-        for group, some in walks:
-            if not group:
-                continue
-            walked: set[int] | None = None
-            if some is None:
-                entries = store.stories(clustered=clustered)
-            else:
-                walked = set().union(*(some[m.topic.slug] for m in group))
-                entries = store.stories_of(walked, clustered=clustered)
-            # Only the archive rows of the stories walked: a few, when little changed.
-            archived = {m.topic.slug: store.archived_uids(m.topic.slug, walked) for m in group}
-            pending |= curate.select_unarchived(
-                group, entries, now=now, sources=infos, archived=archived, clustered=clustered
-            )
-    return pending
-
-
-def _publish_topic(
-    config: Config, store: Store, matcher: curate.TopicMatcher, pending: list[Story],
-    infos: dict[str, curate.SourceInfo], now: datetime,
-) -> tuple[list[Story], int, list[Path]]:  # fmt: skip
-    """(the current document's stories, the number of archives, paths written)."""
-    topic = matcher.topic
-    out, base = config.settings.output_dir, config.settings.base_url
-    cutoff = now - topic.max_age if topic.max_age else None
-    plan = publish.plan(
-        pending, max_items=topic.max_items, page_size=topic.archive_page_size, cutoff=cutoff
-    )
-    written: list[Path] = []
-    count = store.archive_count(topic.slug)
-    # Archive files are written on threads while the next pages render; all are
-    # on disk before the current document (which links to them) is replaced.
-    with publish.WriteBatch() as batch:
-        # Archives recorded before whose files are missing: an interrupted write,
-        # or a format added to the topic since.
-        for number in publish.incomplete_archives(topic, count, out):
-            ids = store.archive_page(topic.slug, number)
-            found = curate.assemble(
-                matcher, store.story_entries(sid for _, sid in ids), sources=infos
-            )
-            stories = [found[uid] for uid, _ in ids if uid in found]
-            publish.publish_archive(topic, number, stories, output_dir=out, base_url=base,
-                                    batch=batch)  # fmt: skip
-        for page in plan.pages:
-            count += 1
-            # Recorded first: a crash before the files exist is repaired above next time.
-            store.add_archive_page(topic.slug, count, [(s.uid, s.entry.story_id) for s in page])
-            publish.publish_archive(topic, count, page, output_dir=out, base_url=base,
-                                    batch=batch)  # fmt: skip
-        written += batch.finish()
-    written += publish.publish_topic(
-        topic, plan.current, output_dir=out, base_url=base, hub=config.topic_hub(topic),
-        archives=count,
-    )  # fmt: skip
-    return plan.current, count, written
 
 
 def retention_limits(config: Config, store: Store) -> dict[str, tuple[timedelta | None, int]]:

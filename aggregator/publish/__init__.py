@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import gzip
 from collections.abc import Callable, Sequence
+from concurrent.futures import Executor
 from pathlib import Path
 
 from aggregator.atomicfile import (
@@ -20,7 +21,7 @@ from aggregator.atomicfile import (
 from aggregator.config import TopicConfig
 from aggregator.errors import PublishError
 from aggregator.models import Story
-from aggregator.publish.archive import Plan, plan
+from aggregator.publish.archive import Cutter, Plan, plan
 from aggregator.publish.feeds import render_atom, render_rss
 from aggregator.publish.jsonfeed import render_json
 from aggregator.publish.layout import (
@@ -48,6 +49,7 @@ __all__ = [
     "INDEX_FILE",
     "OPML_FILE",
     "SOURCES_OPML_FILE",
+    "Cutter",
     "Plan",
     "SourceSummary",
     "TopicSummary",
@@ -109,19 +111,19 @@ def publish_topic(
 
 def publish_archive(
     topic: TopicConfig, number: int, stories: Sequence[Story], *, output_dir: Path,
-    base_url: str, batch: WriteBatch | None = None,
+    base_url: str, batch: WriteBatch | None = None, pool: Executor | None = None,
 ) -> list[Path]:  # fmt: skip
     """Write archive `number` in every configured format, unless it exists:
     an archive, once written, never changes. With a batch, the files are
-    written on its threads (batch.finish() returns them) and [] is returned."""
-    page = Page(number=number)
-    documents = {
-        archive_path(output_dir, topic.slug, number, fmt): RENDERERS[fmt](
-            topic, stories, base_url=base_url, page=page
-        )
-        for fmt in topic.formats
-        if not archive_path(output_dir, topic.slug, number, fmt).exists()
-    }
+    written on its threads (batch.finish() returns them) and [] is returned;
+    with a pool too, the page is rendered and written in one of its processes
+    (the batch waits for it)."""
+    if pool is not None and batch is not None:
+        future = pool.submit(_archive_in_worker, topic, number, list(stories), output_dir,
+                             base_url)  # fmt: skip
+        batch.submit(archive_dir(output_dir, topic.slug), future.result)
+        return []
+    documents = _render_archive(topic, number, stories, output_dir=output_dir, base_url=base_url)
     if batch is None:
         return _write_all(topic.slug, output_dir, documents, write_once)
     for path, data in documents.items():
@@ -134,6 +136,30 @@ def publish_archive(
             ),
         )  # fmt: skip
     return []
+
+
+def _render_archive(
+    topic: TopicConfig, number: int, stories: Sequence[Story], *, output_dir: Path,
+    base_url: str,
+) -> dict[Path, bytes]:  # fmt: skip
+    page = Page(number=number)
+    return {
+        archive_path(output_dir, topic.slug, number, fmt): RENDERERS[fmt](
+            topic, stories, base_url=base_url, page=page
+        )
+        for fmt in topic.formats
+        if not archive_path(output_dir, topic.slug, number, fmt).exists()
+    }
+
+
+def _archive_in_worker(
+    topic: TopicConfig, number: int, stories: list[Story], output_dir: Path, base_url: str
+) -> list[Path]:
+    """publish_archive in a pool's process; the caller fsyncs the directory."""
+    documents = _render_archive(topic, number, stories, output_dir=output_dir, base_url=base_url)
+    return _write_all(
+        topic.slug, output_dir, documents, functools.partial(write_once, sync_directory=False)
+    )
 
 
 def incomplete_archives(topic: TopicConfig, count: int, output_dir: Path) -> list[int]:

@@ -252,7 +252,7 @@ def http_url(url: str | None) -> str | None:
     return _http_url(url)
 
 
-@functools.lru_cache(maxsize=65_536)  # the same links recur in every format and page
+@functools.lru_cache(maxsize=4_096)  # the same links recur in every format of a page
 def _http_url(url: str) -> str | None:
     cleaned = scrub(url).strip()
     return cleaned if is_http_url(cleaned) else None

@@ -416,28 +416,33 @@ class Store(HistoryMixin, TopicStateMixin):
         ).fetchone()
         stories.index_text(db, entry_id, item, sort_date)
 
-    def stories(self, *, clustered: bool = True) -> Iterator[StoredEntry]:
-        """Every entry, grouped by story, newest story first.
+    def stories(
+        self, *, clustered: bool = True, oldest_first: bool = False
+    ) -> Iterator[StoredEntry]:
+        """Every entry, grouped by story, newest story first (or, `oldest_first`,
+        in exactly the reverse order of stories).
 
         A story is dated by its first member, so a late joiner or an edit never
         moves it. Within a story, members come in the order they were stored.
         Not `clustered`, the groups are exact duplicates only (story_id is then
         still the whole story's, exact_id the group).
         """
-        yield from self._entries_where("1", (), clustered=clustered)
+        yield from self._entries_where("1", (), clustered=clustered, oldest_first=oldest_first)
 
     def _entries_where(
-        self, where: str, params: Sequence[object], *, clustered: bool = True
-    ) -> Iterator[StoredEntry]:
+        self, where: str, params: Sequence[object], *, clustered: bool = True,
+        oldest_first: bool = False,
+    ) -> Iterator[StoredEntry]:  # fmt: skip
         """Entries of the stories whose first entry `s` satisfies `where`
         (a constant SQL condition with bound parameters), grouped by story (or,
         not `clustered`, by exact duplicates)."""
         group = "story_id" if clustered else "exact_id"
+        order = "ASC" if oldest_first else "DESC"
         with self._guard():
             cursor = self._conn.execute(
                 f"SELECT {_ENTRY_COLUMNS} FROM entries s JOIN entries e ON e.{group} = s.id "  # noqa: S608
                 f"WHERE s.{group} = s.id AND ({where}) "
-                "ORDER BY s.sort_date DESC, s.id DESC, e.id ASC",
+                f"ORDER BY s.sort_date {order}, s.id {order}, e.id ASC",
                 params,
             )
             for row in cursor:

@@ -83,10 +83,13 @@ class TopicStateMixin(StoreParts):
             ).fetchall()
         return {r[0] for r in rows}
 
-    def stories_of(self, story_ids: Collection[int], *, clustered: bool) -> Iterator[StoredEntry]:
+    def stories_of(
+        self, story_ids: Collection[int], *, clustered: bool, oldest_first: bool = False
+    ) -> Iterator[StoredEntry]:
         """The entries of the given stories, grouped and ordered like Store.stories()."""
         yield from self._entries_where(
             "s.story_id IN (SELECT value FROM json_each(?))",
             (json.dumps(sorted(story_ids)),),
             clustered=clustered,
+            oldest_first=oldest_first,
         )
