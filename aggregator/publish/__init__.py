@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 import gzip
 from collections.abc import Callable, Sequence
-from concurrent.futures import Executor
+from concurrent.futures import Executor, Future
 from pathlib import Path
 
 from aggregator.atomicfile import (
@@ -76,6 +76,11 @@ __all__ = [
 Renderer = Callable[..., bytes]
 RENDERERS: dict[str, Renderer] = {"atom": render_atom, "rss": render_rss, "json": render_json}
 GZIP_SUFFIX = ".gz"
+# Current documents are fetched over and over: compressed harder. Archives are
+# written by the thousand in a first publish and fetched rarely: level 1 costs
+# a third of level 6's time for a copy about 16% larger (measured on 300
+# archive pages of the cycle benchmark, 92 kB each: 0.57 against 1.69 ms).
+GZIP_LEVEL, ARCHIVE_GZIP_LEVEL = 6, 1
 
 
 def summarize(topic: TopicConfig, stories: Sequence[Story], archives: int = 0) -> TopicSummary:
@@ -119,20 +124,25 @@ def publish_archive(
     with a pool too, the page is rendered and written in one of its processes
     (the batch waits for it)."""
     if pool is not None and batch is not None:
-        future = pool.submit(_archive_in_worker, topic, number, list(stories), output_dir,
-                             base_url)  # fmt: skip
-        batch.submit(archive_dir(output_dir, topic.slug), future.result)
+        # Rendered there, written here on the batch's threads: fsyncs one after
+        # another in the worker held it up longer than the rendering did.
+        future = pool.submit(_render_archive, topic, number, list(stories),
+                             output_dir=output_dir, base_url=base_url)  # fmt: skip
+        batch.submit(
+            archive_dir(output_dir, topic.slug),
+            functools.partial(_write_rendered, topic.slug, output_dir, future),
+        )
         return []
     documents = _render_archive(topic, number, stories, output_dir=output_dir, base_url=base_url)
     if batch is None:
-        return _write_all(topic.slug, output_dir, documents, write_once)
+        return _write_all(topic.slug, output_dir, documents, write_once, ARCHIVE_GZIP_LEVEL)
     for path, data in documents.items():
         path.parent.mkdir(parents=True, exist_ok=True)
         batch.submit(
             path.parent,
             functools.partial(
                 _write_all, topic.slug, output_dir, {path: data},
-                functools.partial(write_once, sync_directory=False),
+                functools.partial(write_once, sync_directory=False), ARCHIVE_GZIP_LEVEL,
             ),
         )  # fmt: skip
     return []
@@ -152,14 +162,12 @@ def _render_archive(
     }
 
 
-def _archive_in_worker(
-    topic: TopicConfig, number: int, stories: list[Story], output_dir: Path, base_url: str
-) -> list[Path]:
-    """publish_archive in a pool's process; the caller fsyncs the directory."""
-    documents = _render_archive(topic, number, stories, output_dir=output_dir, base_url=base_url)
+def _write_rendered(name: str, output_dir: Path, rendered: Future[dict[Path, bytes]]) -> list[Path]:
+    """Write an archive a pool's process rendered; the caller fsyncs the directory."""
     return _write_all(
-        topic.slug, output_dir, documents, functools.partial(write_once, sync_directory=False)
-    )
+        name, output_dir, rendered.result(), functools.partial(write_once, sync_directory=False),
+        ARCHIVE_GZIP_LEVEL,
+    )  # fmt: skip
 
 
 def incomplete_archives(topic: TopicConfig, count: int, output_dir: Path) -> list[int]:
@@ -193,7 +201,7 @@ def publish_index(
 
 def _write_all(
     name: str, output_dir: Path, documents: dict[Path, bytes],
-    write: Callable[[Path, bytes], bool],
+    write: Callable[[Path, bytes], bool], level: int = GZIP_LEVEL,
 ) -> list[Path]:  # fmt: skip
     written: list[Path] = []
     try:
@@ -208,7 +216,7 @@ def _write_all(
             # or older than the document (a crash between the two writes).
             gz = path.with_name(path.name + GZIP_SUFFIX)
             if changed or _older(gz, path):
-                write(gz, gzip.compress(data, compresslevel=6, mtime=0))
+                write(gz, gzip.compress(data, compresslevel=level, mtime=0))
     except OSError as exc:
         # Disk full, permissions: this output failed; the caller decides what next.
         raise PublishError(name, f"cannot write {exc.filename or output_dir}: {exc}") from exc

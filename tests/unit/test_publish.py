@@ -23,7 +23,9 @@ from aggregator.errors import PublishError
 from aggregator.models import Credit, Enclosure, StoredEntry, Story
 from aggregator.publish import (
     TopicSummary,
+    WriteBatch,
     clean_stale_temp_files,
+    publish_archive,
     publish_index,
     publish_topic,
     render_atom,
@@ -384,6 +386,29 @@ def test_rss_enclosure_without_type_or_length_gets_required_defaults() -> None:
     enc = xml(render_rss(TOPIC, [s], base_url=BASE)).find("channel/item/enclosure")
     assert enc is not None
     assert (enc.get("type"), enc.get("length")) == ("application/octet-stream", "0")
+
+
+# ---------------------------------------------------------------- gzip twins
+
+
+@pytest.mark.parametrize("batched", [False, True], ids=["direct", "batch"])
+def test_archive_twins_hold_the_same_bytes_compressed_fast(tmp_path: Path, batched: bool) -> None:
+    out = tmp_path / "feeds"
+    if batched:
+        with WriteBatch() as batch:
+            publish_archive(TOPIC, 1, STORIES, output_dir=out, base_url=BASE, batch=batch)
+            written = batch.finish()
+    else:
+        written = publish_archive(TOPIC, 1, STORIES, output_dir=out, base_url=BASE)
+    archives = sorted(p for p in written if p.suffix != ".gz")
+    assert [p.name for p in archives] == ["1.atom", "1.json", "1.rss"]
+    for path in archives:
+        twin = path.with_name(path.name + ".gz").read_bytes()
+        assert gzip.decompress(twin) == path.read_bytes()
+        assert twin[8] == 4  # gzip's XFL byte: "fastest" (level 1)
+    # A current document is compressed harder (XFL 0: levels 2-8).
+    (atom, *_) = publish_topic(TOPIC, STORIES, output_dir=out, base_url=BASE)
+    assert atom.with_name(atom.name + ".gz").read_bytes()[8] == 0
 
 
 # ---------------------------------------------------------------- publish_topic
