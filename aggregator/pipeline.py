@@ -308,11 +308,27 @@ def publish_all(config: Config, store: Store, now: datetime) -> list[Path]:
     )
     for path in written:
         log.info("published %s", path)
+    _withdraw(config, set(store.topic_stats()) - set(config.topics))
     deleted = store.prune(retention_limits(config, store), keep_stories=shown, now=now)
     if deleted:
         log.info("retention: deleted %d stored entries (tombstones kept)", deleted)
     store.record_topics([TopicStats(s.slug, s.items, s.updated, now) for s in summaries])
     return written
+
+
+def _withdraw(config: Config, removed: Collection[str]) -> None:
+    """Take down the documents of removed topics and of formats a topic dropped
+    (after the index stopped linking them; a removed topic's publish record goes
+    only after its files did, so an interrupted removal is finished next time)."""
+    out = config.settings.output_dir
+    for slug in sorted(removed):
+        gone = publish.withdraw(out, slug)
+        log.info("topic %s is no longer configured: removed %d published files", slug, len(gone))
+    for topic in config.topics.values():
+        if formats := publish.withdrawn_formats(out, topic.slug, topic.formats):
+            gone = publish.withdraw(out, topic.slug, formats)
+            log.info("topic %s no longer publishes %s: removed %d files", topic.slug,
+                     ", ".join(formats), len(gone))  # fmt: skip
 
 
 def retention_limits(config: Config, store: Store) -> dict[str, tuple[timedelta | None, int]]:

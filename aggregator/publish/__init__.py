@@ -25,6 +25,7 @@ from aggregator.publish.archive import Cutter, Plan, plan
 from aggregator.publish.feeds import render_atom, render_rss
 from aggregator.publish.jsonfeed import render_json
 from aggregator.publish.layout import (
+    GZIP_SUFFIX,
     INDEX_FILE,
     OPML_FILE,
     SOURCES_OPML_FILE,
@@ -44,6 +45,7 @@ from aggregator.publish.pages import (
     render_sources_opml,
     render_topic_page,
 )
+from aggregator.publish.withdraw import withdraw, withdrawn_formats
 
 __all__ = [
     "INDEX_FILE",
@@ -70,12 +72,13 @@ __all__ = [
     "render_sources_opml",
     "render_topic_page",
     "summarize",
+    "withdraw",
+    "withdrawn_formats",
     "write_if_changed",
 ]
 
 Renderer = Callable[..., bytes]
 RENDERERS: dict[str, Renderer] = {"atom": render_atom, "rss": render_rss, "json": render_json}
-GZIP_SUFFIX = ".gz"
 # Current documents are fetched over and over: compressed harder. Archives are
 # written by the thousand in a first publish and fetched rarely: level 1 costs
 # a third of level 6's time for a copy about 16% larger (measured on 300

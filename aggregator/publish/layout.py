@@ -4,6 +4,7 @@ URLs readers fetch them from. One place, so feeds, pages and the pipeline agree.
     <slug>.atom  <slug>.rss  <slug>.json      the current document of a topic
     <slug>.html                               the topic's latest items, for people
     <slug>/archive/<n>.atom (.rss, .json)     RFC 5005 archive n (1 = oldest)
+    <any of the above>.gz                     its gzip twin
     index.html  topics.opml  sources.opml
 """
 
@@ -26,6 +27,7 @@ INDEX_FILE = "index.html"
 OPML_FILE = "topics.opml"
 SOURCES_OPML_FILE = "sources.opml"
 ARCHIVE_DIR = "archive"
+GZIP_SUFFIX = ".gz"  # every document has a compressed twin for the server
 
 
 def feed_url(base_url: str, slug: str, fmt: str) -> str:

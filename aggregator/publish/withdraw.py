@@ -1,0 +1,61 @@
+"""Taking down what no topic publishes any more: every document of a topic
+removed from the configuration, and a topic's documents in a format it no longer
+lists. The server serves whatever is on disk, so a left-over file would go on
+being served, stale, to every reader still subscribed to it.
+
+Only names publishing writes are touched (`<slug>.<format>`, `<slug>.html`,
+`<slug>/archive/<n>.<format>` and their `.gz` twins): anything else a person
+put in the output directory stays. Archives go first and the current document
+last, so an interrupted removal leaves the document that shows there is more to
+remove (a removed topic's publish record is dropped only after its files are).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from collections.abc import Collection
+from pathlib import Path
+
+from aggregator.publish.layout import GZIP_SUFFIX, MEDIA_TYPES, archive_dir, feed_path, page_path
+
+FORMATS = tuple(MEDIA_TYPES)
+
+
+def withdraw(output_dir: Path, slug: str, formats: Collection[str] = FORMATS) -> list[Path]:
+    """Delete the topic's documents in `formats` (all of them, and its page, by
+    default: a removed topic); return the paths deleted."""
+    removed: list[Path] = []
+    directory = archive_dir(output_dir, slug)
+    names = "|".join(map(re.escape, formats))
+    wanted = re.compile(rf"\d+\.({names})({re.escape(GZIP_SUFFIX)})?")
+    with contextlib.suppress(FileNotFoundError):
+        for path in sorted(directory.iterdir()):
+            if wanted.fullmatch(path.name):
+                removed += _delete(path)
+    documents = [feed_path(output_dir, slug, fmt) for fmt in formats]
+    if set(FORMATS) <= set(formats):
+        documents.append(page_path(output_dir, slug))
+        # Directories publishing made, once empty (a person's file keeps them).
+        for empty in (directory, directory.parent):
+            with contextlib.suppress(OSError):
+                empty.rmdir()
+    for path in documents:
+        removed += _delete(path.with_name(path.name + GZIP_SUFFIX))
+        removed += _delete(path)
+    return removed
+
+
+def withdrawn_formats(output_dir: Path, slug: str, formats: Collection[str]) -> list[str]:
+    """Formats the topic does not list whose current document is still on disk."""
+    return [
+        fmt for fmt in FORMATS if fmt not in formats and feed_path(output_dir, slug, fmt).exists()
+    ]
+
+
+def _delete(path: Path) -> list[Path]:
+    try:
+        path.unlink()
+    except FileNotFoundError:
+        return []
+    return [path]
