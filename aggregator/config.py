@@ -25,6 +25,7 @@ DEFAULT_USER_AGENT = (
 
 _SOURCE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
+_RESERVED_SLUGS = frozenset({"index"})  # a topic's page is <slug>.html
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhdw]?)\s*$")
 _TOPIC_KEYS = {
     "title", "description", "any", "all", "none", "sources", "tags", "max_items", "max_age",
@@ -419,6 +420,9 @@ def _topics(
             v.problem(
                 p, "topic slugs are 1-64 lower-case letters, digits or '-' (used in file names)"
             )
+            continue
+        if slug in _RESERVED_SLUGS:
+            v.problem(p, f"'{slug}' is reserved: its page would be the site's {slug}.html")
             continue
         v.known_keys(t, p, _TOPIC_KEYS)
         named = v.strings(t, p, "sources")

@@ -17,7 +17,14 @@ import re
 from collections.abc import Collection
 from pathlib import Path
 
-from aggregator.publish.layout import GZIP_SUFFIX, MEDIA_TYPES, archive_dir, feed_path, page_path
+from aggregator.publish.layout import (
+    GZIP_SUFFIX,
+    INDEX_FILE,
+    MEDIA_TYPES,
+    archive_dir,
+    feed_path,
+    page_path,
+)
 
 FORMATS = tuple(MEDIA_TYPES)
 
@@ -34,7 +41,9 @@ def withdraw(output_dir: Path, slug: str, formats: Collection[str] = FORMATS) ->
             if wanted.fullmatch(path.name):
                 removed += _delete(path)
     documents = [feed_path(output_dir, slug, fmt) for fmt in formats]
-    if set(FORMATS) <= set(formats):
+    if set(FORMATS) <= set(formats) and slug != INDEX_FILE.removesuffix(".html"):
+        # (A topic called "index", which older releases allowed, shared its page
+        # with the site's index: that stays.)
         documents.append(page_path(output_dir, slug))
         # Directories publishing made, once empty (a person's file keeps them).
         for empty in (directory, directory.parent):

@@ -108,6 +108,7 @@ def test_relative_paths_follow_the_config_file_not_the_cwd(
         ),
         ("[topics.t]\nany = ['x']\ntags = ['ghost']\n", "topics.t.tags[0]: no source has the tag"),
         ("[topics.T]\nany = ['x']\n", "topics.T: topic slugs are"),
+        ("[topics.index]\nany = ['x']\n", "topics.index: 'index' is reserved"),
         ("[topics.t]\nmax_items = 0\n", "topics.t.max_items: expected an integer from 1"),
         ("[topics.t]\nquerry = 'x'\n", "topics.t.querry: unknown key"),
         ("[topics.t]\nquery = 'oil AND'\n", "topics.t.query: column 8: expected a term"),
