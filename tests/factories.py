@@ -6,7 +6,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aggregator.config import TopicConfig
+from aggregator.dedup import key_entries
 from aggregator.models import ParsedEntry, StoredEntry
+from aggregator.store import Store
 
 T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
 
@@ -53,3 +55,12 @@ def topic(slug: str = "t", **kwargs: Any) -> TopicConfig:
 def parsed(guid: str, title: str, **kwargs: Any) -> ParsedEntry:
     kwargs.setdefault("link", f"https://news.example/{guid}")
     return ParsedEntry(guid=guid, title=title, **kwargs)
+
+
+def store_wire(store: Store, entries: list[ParsedEntry], at: datetime) -> None:
+    """Store `entries` as a 200 from the source "wire" fetched at `at`."""
+    store.store_entries(
+        "wire", key_entries(entries), now=at, next_fetch=at, status=200, etag=None,
+        last_modified=None, body_hash=None, effective_url=None, feed_title="Wire",
+        feed_link="https://wire.example/",
+    )  # fmt: skip

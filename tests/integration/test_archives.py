@@ -16,6 +16,7 @@ from aggregator.dedup import key_entries
 from aggregator.models import ParsedEntry
 from aggregator.pipeline import publish_all
 from aggregator.store import Store
+from tests.factories import store_wire
 from tests.formats import atom_with_atoma, json_with_schema, rss_with_atoma, with_feedparser
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
@@ -60,11 +61,7 @@ def add(store: Store, numbers: range, *, at: datetime = NOW, word: str = "oil") 
                     published=at - timedelta(hours=n))
         for n in numbers
     ]  # fmt: skip
-    store.store_entries(
-        "wire", key_entries(entries), now=at, next_fetch=at, status=200, etag=None,
-        last_modified=None, body_hash=None, effective_url=None, feed_title="Wire",
-        feed_link="https://wire.example/",
-    )  # fmt: skip
+    store_wire(store, entries, at)
 
 
 @pytest.fixture

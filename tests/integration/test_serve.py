@@ -14,10 +14,10 @@ from urllib.parse import urlsplit
 import pytest
 
 from aggregator import config, serve
-from aggregator.dedup import key_entries
 from aggregator.models import ParsedEntry
 from aggregator.pipeline import publish_all
 from aggregator.store import Store
+from tests.factories import store_wire
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 TICK = 90
@@ -76,11 +76,7 @@ archive_page_size = 2
                     published=NOW - timedelta(hours=n))
         for n in range(1, 8)
     ]  # fmt: skip
-    store.store_entries(
-        "wire", key_entries(entries), now=NOW, next_fetch=NOW, status=200, etag=None,
-        last_modified=None, body_hash=None, effective_url=None, feed_title="Wire",
-        feed_link="https://wire.example/",
-    )  # fmt: skip
+    store_wire(store, entries, NOW)
     publish_all(cfg, store, NOW)
     store.close()
     (cfg.settings.output_dir / ".hidden.atom").write_text("secret")

@@ -4,14 +4,17 @@ directory stays, and adding the topic or format back publishes it whole again.""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
+
 from aggregator import config
-from aggregator.dedup import key_entries
 from aggregator.models import ParsedEntry
 from aggregator.pipeline import publish_all
 from aggregator.store import Store
+from tests.factories import store_wire
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 
@@ -42,66 +45,57 @@ def load(tmp_path: Path, *topics: str) -> config.Config:
     return config.load(path)
 
 
-def fill(store: Store) -> None:
-    entries = [
-        ParsedEntry(guid=f"{word}{n}", link=f"https://wire.example/{word}/{n}",
-                    title=f"{word} story {n}", published=NOW - timedelta(hours=n))
-        for word in ("oil", "gas") for n in range(8)
-    ]  # fmt: skip
-    store.store_entries(
-        "wire", key_entries(entries), now=NOW, next_fetch=NOW, status=200, etag=None,
-        last_modified=None, body_hash=None, effective_url=None, feed_title="Wire",
-        feed_link="https://wire.example/",
-    )  # fmt: skip
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    """Both topics published over 8 stories each: 2 archive pages per topic."""
+    cfg = load(tmp_path, OIL.format(formats=""), GAS)
+    with Store.open(cfg.settings.database) as store:
+        store.sync_sources(cfg.sources)
+        store_wire(store, [
+            ParsedEntry(guid=f"{word}{n}", link=f"https://wire.example/{word}/{n}",
+                        title=f"{word} story {n}", published=NOW - timedelta(hours=n))
+            for word in ("oil", "gas") for n in range(8)
+        ], NOW)  # fmt: skip
+        publish_all(cfg, store, NOW)
+        yield store
 
 
 def files(root: Path) -> set[str]:
     return {str(p.relative_to(root)) for p in root.rglob("*") if p.is_file()}
 
 
-def test_removed_topics_and_dropped_formats_are_taken_down(tmp_path: Path) -> None:
-    cfg = load(tmp_path, OIL.format(formats=""), GAS)
-    out = cfg.settings.output_dir
-    with Store.open(cfg.settings.database) as store:
-        store.sync_sources(cfg.sources)
-        fill(store)
-        publish_all(cfg, store, NOW)
-        everything = files(out)
-        archive = (out / "oil" / "archive" / "1.json").read_bytes()
-        assert {"gas.atom", "gas.json.gz", "gas.html", "gas/archive/1.rss"} <= everything
-        assert {"oil.json", "oil/archive/2.json", "oil/archive/2.json.gz"} <= everything
-        (out / "robots.txt").write_text("User-agent: *\n")  # a person's own file
-        (out / "gas" / "notes.txt").write_text("mine\n")
+def test_removed_topics_and_dropped_formats_are_taken_down(tmp_path: Path, store: Store) -> None:
+    out = tmp_path / "feeds"
+    everything = files(out)
+    archive = (out / "oil" / "archive" / "1.json").read_bytes()
+    assert {"gas.atom", "gas.json.gz", "gas.html", "gas/archive/1.rss"} <= everything
+    assert {"oil.json", "oil/archive/2.json", "oil/archive/2.json.gz"} <= everything
+    (out / "robots.txt").write_text("User-agent: *\n")  # a person's own file
+    (out / "gas" / "notes.txt").write_text("mine\n")
 
-        # gas removed, oil drops JSON Feed.
-        cfg = load(tmp_path, OIL.format(formats='formats = ["atom", "rss"]'))
-        publish_all(cfg, store, NOW)
-        left = files(out)
-        assert not {f for f in left if f.startswith("gas")} - {"gas/notes.txt"}
-        assert not {f for f in left if f.startswith("oil") and ".json" in f}
-        kept = {f for f in everything if not f.startswith("gas") and ".json" not in f}
-        assert left == kept | {"robots.txt", "gas/notes.txt"}
-        assert b"gas" not in (out / "index.html").read_bytes()
-        assert set(store.topic_stats()) == {"oil"}
+    # gas removed, oil drops JSON Feed.
+    publish_all(load(tmp_path, OIL.format(formats='formats = ["atom", "rss"]')), store, NOW)
+    left = files(out)
+    assert not {f for f in left if f.startswith("gas")} - {"gas/notes.txt"}
+    assert not {f for f in left if f.startswith("oil") and ".json" in f}
+    kept = {f for f in everything if not f.startswith("gas") and ".json" not in f}
+    assert left == kept | {"robots.txt", "gas/notes.txt"}
+    assert b"gas" not in (out / "index.html").read_bytes()
+    assert set(store.topic_stats()) == {"oil"}
 
-        # Both back: the same documents as the first time, archives included.
-        cfg = load(tmp_path, OIL.format(formats=""), GAS)
-        publish_all(cfg, store, NOW)
-        assert files(out) == everything | {"robots.txt", "gas/notes.txt"}
-        assert (out / "oil" / "archive" / "1.json").read_bytes() == archive
+    # Both back: the same documents as the first time, archives included.
+    publish_all(load(tmp_path, OIL.format(formats=""), GAS), store, NOW)
+    assert files(out) == everything | {"robots.txt", "gas/notes.txt"}
+    assert (out / "oil" / "archive" / "1.json").read_bytes() == archive
 
 
-def test_a_removal_interrupted_is_finished_by_the_next_publish(tmp_path: Path) -> None:
-    cfg = load(tmp_path, OIL.format(formats=""), GAS)
-    out = cfg.settings.output_dir
-    with Store.open(cfg.settings.database) as store:
-        store.sync_sources(cfg.sources)
-        fill(store)
-        publish_all(cfg, store, NOW)
-        # As if the last publish had deleted gas's archives and then stopped.
-        for path in (out / "gas" / "archive").iterdir():
-            path.unlink()
-        cfg = load(tmp_path, OIL.format(formats=""))
-        publish_all(cfg, store, NOW)
-        assert not [f for f in files(out) if f.startswith("gas")]
-        assert not (out / "gas").exists()
+def test_a_removal_interrupted_is_finished_by_the_next_publish(
+    tmp_path: Path, store: Store
+) -> None:
+    out = tmp_path / "feeds"
+    # As if the last publish had deleted gas's archives and then stopped.
+    for path in (out / "gas" / "archive").iterdir():
+        path.unlink()
+    publish_all(load(tmp_path, OIL.format(formats="")), store, NOW)
+    assert not [f for f in files(out) if f.startswith("gas")]
+    assert not (out / "gas").exists()
