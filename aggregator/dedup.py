@@ -284,7 +284,9 @@ def story_words(entry: ParsedEntry | Candidate) -> StoryText:
 
 
 def story_line(text: StoryText) -> str:
-    """The stored form of a StoryText (words are \\w+: no spaces, no separators)."""
+    """The form releases with schema 7-10 stored a StoryText in (`story_words`;
+    words are \\w+: no spaces, no separators). Entries are stored with a profile
+    now; read_story_line reads the older ones."""
     return " ".join(text.title) + "\x1f" + " ".join(text.lead)
 
 

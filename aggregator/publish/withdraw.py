@@ -41,10 +41,11 @@ def withdraw(output_dir: Path, slug: str, formats: Collection[str] = FORMATS) ->
             if wanted.fullmatch(path.name):
                 removed += _delete(path)
     documents = [feed_path(output_dir, slug, fmt) for fmt in formats]
-    if set(FORMATS) <= set(formats) and slug != INDEX_FILE.removesuffix(".html"):
-        # (A topic called "index", which older releases allowed, shared its page
-        # with the site's index: that stays.)
-        documents.append(page_path(output_dir, slug))
+    if set(FORMATS) <= set(formats):  # the whole topic
+        # A topic called "index", which older releases allowed, shared its page
+        # with the site's index: that stays.
+        if page_path(output_dir, slug).name != INDEX_FILE:
+            documents.append(page_path(output_dir, slug))
         # Directories publishing made, once empty (a person's file keeps them).
         for empty in (directory, directory.parent):
             with contextlib.suppress(OSError):

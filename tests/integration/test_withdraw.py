@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from aggregator import config
+from aggregator import config, publish
 from aggregator.models import ParsedEntry
 from aggregator.pipeline import publish_all
 from aggregator.store import Store
@@ -99,3 +99,15 @@ def test_a_removal_interrupted_is_finished_by_the_next_publish(
     publish_all(load(tmp_path, OIL.format(formats="")), store, NOW)
     assert not [f for f in files(out) if f.startswith("gas")]
     assert not (out / "gas").exists()
+
+
+def test_a_topic_called_index_never_takes_the_site_index_with_it(tmp_path: Path) -> None:
+    """Older releases allowed the slug; its page was the site's index.html."""
+    for name in ("index.html", "index.atom", "index.atom.gz", "index/archive/1.rss"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(name)
+    removed = publish.withdraw(tmp_path, "index")
+    assert sorted(p.relative_to(tmp_path).as_posix() for p in removed) == [
+        "index.atom", "index.atom.gz", "index/archive/1.rss"
+    ]  # fmt: skip
+    assert files(tmp_path) == {"index.html"}
