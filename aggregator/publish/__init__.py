@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 import gzip
 from collections.abc import Callable, Sequence
-from concurrent.futures import Executor, Future
+from concurrent.futures import Executor
 from pathlib import Path
 
 from aggregator.atomicfile import (
@@ -127,14 +127,9 @@ def publish_archive(
     with a pool too, the page is rendered and written in one of its processes
     (the batch waits for it)."""
     if pool is not None and batch is not None:
-        # Rendered there, written here on the batch's threads: fsyncs one after
-        # another in the worker held it up longer than the rendering did.
-        future = pool.submit(_render_archive, topic, number, list(stories),
-                             output_dir=output_dir, base_url=base_url)  # fmt: skip
-        batch.submit(
-            archive_dir(output_dir, topic.slug),
-            functools.partial(_write_rendered, topic.slug, output_dir, future),
-        )
+        future = pool.submit(_archive_in_worker, topic, number, list(stories), output_dir,
+                             base_url)  # fmt: skip
+        batch.submit(archive_dir(output_dir, topic.slug), future.result)
         return []
     documents = _render_archive(topic, number, stories, output_dir=output_dir, base_url=base_url)
     if batch is None:
@@ -165,10 +160,16 @@ def _render_archive(
     }
 
 
-def _write_rendered(name: str, output_dir: Path, rendered: Future[dict[Path, bytes]]) -> list[Path]:
-    """Write an archive a pool's process rendered; the caller fsyncs the directory."""
+def _archive_in_worker(
+    topic: TopicConfig, number: int, stories: list[Story], output_dir: Path, base_url: str
+) -> list[Path]:
+    """publish_archive in a pool's process; the caller fsyncs the directory. (The
+    files are written here too: written on the calling process's threads instead,
+    they contended for its lock with the walk, and a 200k-entry first publish took
+    longer.)"""
+    documents = _render_archive(topic, number, stories, output_dir=output_dir, base_url=base_url)
     return _write_all(
-        name, output_dir, rendered.result(), functools.partial(write_once, sync_directory=False),
+        topic.slug, output_dir, documents, functools.partial(write_once, sync_directory=False),
         ARCHIVE_GZIP_LEVEL,
     )  # fmt: skip
 
