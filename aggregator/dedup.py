@@ -303,10 +303,6 @@ def story_fingerprint(text: StoryText) -> str | None:
     return hashlib.sha256(normal.encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
 
-def story_shingles(text: StoryText) -> frozenset[str]:
-    return minhash.shingles(minhash.words(" ".join(text.all)))
-
-
 def story_bands(text: StoryText, hashes: list[int] | None = None) -> tuple[int, ...]:
     """LSH band keys, plus one for a long headline (outlets that write their
     own text under the wire's headline); () for a text too short to compare.

@@ -55,7 +55,12 @@ def signature(items: Iterable[str]) -> tuple[int, ...]:
     faster for ~25 shingles and costs ~14 MB per worker process). The result is the
     formula's, exactly: tests/unit/test_minhash.py checks it against the formula.
     """
-    return signature_of_hashes([zlib.crc32(s.encode("utf-8", "surrogatepass")) for s in items])
+    return signature_of_hashes([hash_of(s) for s in items])
+
+
+def hash_of(text: str) -> int:
+    """The stable 32-bit hash of a shingle (or a word): CRC-32 of its UTF-8."""
+    return zlib.crc32(text.encode("utf-8", "surrogatepass"))
 
 
 def signature_of_hashes(hashes: list[int]) -> tuple[int, ...]:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import re
 import struct
 import sys
-import zlib
 from array import array
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -66,7 +65,7 @@ class Profile:
 def shingle_hashes(title: tuple[str, ...], lead: tuple[str, ...]) -> list[int]:
     """The 32-bit hashes MinHash signs (one per distinct shingle)."""
     shingles = minhash.shingles(minhash.words(" ".join(title + lead)))
-    return [zlib.crc32(s.encode("utf-8", "surrogatepass")) for s in shingles]
+    return [minhash.hash_of(s) for s in shingles]
 
 
 def profile(
@@ -127,18 +126,14 @@ def decode(data: bytes) -> Profile | None:
 
 def _figures(words: Iterable[str]) -> frozenset[int]:
     return frozenset(
-        _crc(w) for w in words if w in _NUMBER_WORDS or _HAS_DIGIT.search(w) is not None
+        minhash.hash_of(w) for w in words if w in _NUMBER_WORDS or _HAS_DIGIT.search(w) is not None
     )
 
 
 def _stems(words: Iterable[str]) -> array[int]:
-    return _numbers({_crc(w[:STEM]) for w in words})
+    return _numbers({minhash.hash_of(w[:STEM]) for w in words})
 
 
 def _numbers(values: Iterable[int]) -> array[int]:
     """Distinct values, sorted: the stored form, and equal whenever the sets are."""
     return array(_U32, sorted(set(values)))
-
-
-def _crc(word: str) -> int:
-    return zlib.crc32(word.encode("utf-8", "surrogatepass"))

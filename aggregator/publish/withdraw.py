@@ -17,16 +17,8 @@ import re
 from collections.abc import Collection
 from pathlib import Path
 
-from aggregator.publish.layout import (
-    GZIP_SUFFIX,
-    INDEX_FILE,
-    MEDIA_TYPES,
-    archive_dir,
-    feed_path,
-    page_path,
-)
-
-FORMATS = tuple(MEDIA_TYPES)
+from aggregator.config import FORMATS
+from aggregator.publish.layout import GZIP_SUFFIX, INDEX_FILE, archive_dir, feed_path, page_path
 
 
 def withdraw(output_dir: Path, slug: str, formats: Collection[str] = FORMATS) -> list[Path]:
