@@ -1,6 +1,6 @@
 """Reuters-21578 as one stream of wire copy: how many re-sent stories collapse.
 
-    .venv/bin/python benchmarks/dedup_reuters.py [--limit N] [--show 25]
+    .venv/bin/python -m benchmarks.dedup_reuters [--limit N] [--show 25]
 
 Every story of ../shared/eval/reuters21578.jsonl.gz (read in place, never
 copied) is stored in date order as one entry of a source "reuters", through
