@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from aggregator.config import Config
+from aggregator.credentials import redact, redact_text
 from aggregator.models import SourceState
 from aggregator.store import Store
 
@@ -58,15 +59,19 @@ def snapshot(
         sources.append(
             {
                 "id": sid,
-                "url": source.url,
-                "effective_url": s.effective_url,
+                "url": redact(source.url),
+                "effective_url": redact(s.effective_url) if s.effective_url else None,
                 "enabled": source.enabled,
                 "state": word,
                 "failing_since": _iso(since) if word in ("failing", "retired") else None,
                 "last_fetch": _iso(s.last_fetch),
                 "last_success": _iso(s.last_success),
                 "last_status": s.last_status,
-                "last_error": s.last_error if s.error_count else None,
+                "last_error": (
+                    redact_text(s.last_error, [source.url, s.effective_url or ""])
+                    if s.error_count and s.last_error
+                    else None
+                ),
                 "errors_in_a_row": s.error_count,
                 "new_entries_last_fetch": s.new_entries,
                 "total_entries": s.total_entries,

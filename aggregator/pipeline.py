@@ -19,6 +19,7 @@ from aggregator.clock import utc_now
 from aggregator.clockjumps import is_due
 from aggregator.config import Config, SourceConfig
 from aggregator.crashpoint import crash_point
+from aggregator.credentials import has_credentials
 from aggregator.errors import FetchError, Gone, RateLimited, SourceError
 from aggregator.fetch import Fetcher
 from aggregator.ingest import ingest
@@ -298,10 +299,13 @@ def publish_all(config: Config, store: Store, now: datetime) -> list[Path]:
         state = TopicState(curate.rule_digest(matchers[topic.slug]), seq, now)
         store.save_topic(topic.slug, state, {s.entry.story_id for s in current})
         summaries.append(publish.summarize(topic, current, archives))
+    # sources.opml is public: sources that are off, on a private network or behind
+    # credentials in their URL are not listed.
     sources = [
         publish.SourceSummary(sid, infos[sid].title if sid in infos else sid, src.url,
                               infos[sid].link if sid in infos else None)
         for sid, src in config.sources.items()
+        if src.enabled and not config.allows_private(src) and not has_credentials(src.url)
     ]  # fmt: skip
     written += publish.publish_index(
         summaries, output_dir=settings.output_dir, base_url=settings.base_url, sources=sources

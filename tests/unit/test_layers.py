@@ -24,7 +24,8 @@ OWNERS = {
     "httpcore": "fetch",
     "lxml": "parse",
 }
-PURE = {"dedup", "curate", "query", "verdicts", "opml", "schedule", "minhash", "textfold"}
+PURE = {"dedup", "curate", "query", "verdicts", "opml", "schedule", "minhash", "textfold",
+        "credentials"}  # fmt: skip
 IMPURE_MODULES = {"socket", "subprocess", "os", "shutil", "urllib.request", "http", "asyncio"}
 
 
