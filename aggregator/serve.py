@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +64,7 @@ def make_app(
         }
         if path.suffix == ".html":
             headers["Content-Security-Policy"] = CSP
-        return web.FileResponse(path, headers=headers)
+        return _FileResponse(path, headers=headers)
 
     app = web.Application()
     # Names without a published suffix, so they can never shadow a feed.
@@ -74,6 +75,67 @@ def make_app(
     # add_get also answers HEAD; add_route("GET", ...) does not (405).
     app.router.add_get("/{path:.*}", handle, allow_head=True)
     return app
+
+
+class _FileResponse(web.FileResponse):
+    """aiohttp's file response, with the request's headers read as RFC 9110 says.
+
+    aiohttp picks the .gz sibling whenever "gzip" appears in Accept-Encoding, even at
+    q=0; it honours Range under an If-Range entity tag that does not match (only
+    dates are compared), which would splice an old and a new version of a feed
+    rewritten in between; and it answers several ranges with 416. The server may
+    ignore Range, so it does in those cases, and serves gzip only when accepted.
+    """
+
+    async def prepare(self, request: web.BaseRequest) -> Any:
+        headers = request.headers.copy()
+        changed = False
+        if "gzip" in headers.get("Accept-Encoding", "").lower() and not accepts_gzip(headers):
+            headers["Accept-Encoding"] = "identity"
+            changed = True
+        if_range = headers.get("If-Range", "").strip()
+        if "Range" in headers and (if_range.startswith(('"', "W/")) or "," in headers["Range"]):
+            del headers["Range"]
+            changed = True
+        return await super().prepare(request.clone(headers=headers) if changed else request)
+
+
+def accepts_gzip(headers: Mapping[str, str]) -> bool:
+    """Whether Accept-Encoding admits gzip: listed (or `*`) with a q-value above 0."""
+    weights: dict[str, float] = {}
+    for item in headers.get("Accept-Encoding", "").split(","):
+        name, _, params = item.strip().partition(";")
+        q = 1.0
+        for param in params.split(";"):
+            key, _, value = param.strip().partition("=")
+            if key.strip().lower() == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+        if name.strip():
+            weights[name.strip().lower()] = q
+    if "gzip" in weights or "x-gzip" in weights:
+        return max(weights.get("gzip", 0.0), weights.get("x-gzip", 0.0)) > 0
+    return weights.get("*", 0.0) > 0
+
+
+class _QuietBadRequests(logging.Filter):
+    """A malformed request (a scanner, an over-long line) is the client's fault, not
+    an error of the daemon: one line at info, without aiohttp's traceback."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if not isinstance(exc, HttpProcessingError):
+            return True
+        remote = record.args[0] if isinstance(record.args, tuple) and record.args else "?"
+        record.levelno, record.levelname = logging.INFO, "INFO"
+        record.msg, record.args = "bad request from %s: %s", (remote, exc.message or exc)
+        record.exc_info = record.exc_text = None
+        return logging.getLogger(record.name).isEnabledFor(logging.INFO)
+
+
+_QUIET = _QuietBadRequests()
 
 
 def _status_handler(status: StatusFn) -> Callable[[web.Request], Any]:
@@ -141,6 +203,7 @@ async def start(
 ) -> Server:
     """Listen on host:port (0 picks a free port) and return the running server."""
     app = make_app(output_dir, max_age=max_age, status=status, metrics=metrics)
+    logging.getLogger("aiohttp.server").addFilter(_QUIET)  # once: filters are a set
     runner = web.AppRunner(app, handle_signals=False, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, host, port)

@@ -41,7 +41,7 @@ _STATE_COLUMNS = (
 _ENTRY_COLUMNS = (
     "e.id, e.source_id, e.key, e.story_id, e.guid, e.link, e.canonical_url, e.title, "
     "e.summary, e.content, e.authors, e.categories, e.enclosures, e.published, e.updated, "
-    "e.first_seen, e.sort_date, e.exact_id"
+    "e.first_seen, e.sort_date, e.exact_id, e.last_changed"
 )
 
 
@@ -504,7 +504,7 @@ class Store(HistoryMixin, TopicStateMixin):
                 "WHERE x.id = ? ORDER BY e.id",
                 (entry_id,),
             ).fetchall()
-        return [Member(_entry(row), row[18], float(row[19]), row[20]) for row in rows]
+        return [Member(_entry(row), row[19], float(row[20]), row[21]) for row in rows]
 
     def entry_count(self) -> int:
         with self._guard():
@@ -610,11 +610,16 @@ def _entry(row: Any) -> StoredEntry:
     first_seen = _dt(row[15])
     sort_date = _dt(row[16])
     assert first_seen is not None and sort_date is not None  # NOT NULL columns
+    updated, last_changed = _dt(row[14]), _dt(row[18])
+    if updated is not None:
+        # A publisher's clock can be wrong: an update is no later than the fetch that
+        # brought this version, and no earlier than the date the entry is sorted by.
+        updated = max(min(updated, last_changed or updated), sort_date)
     return StoredEntry(
         id=row[0], source_id=row[1], key=row[2], story_id=row[3], guid=row[4], link=row[5],
         canonical_url=row[6], title=row[7], summary=row[8], content=row[9],
         authors=tuple(json.loads(row[10])), categories=tuple(json.loads(row[11])),
         enclosures=tuple(Enclosure(u, t, n) for u, t, n in json.loads(row[12])),
-        published=_dt(row[13]), updated=_dt(row[14]), first_seen=first_seen,
+        published=_dt(row[13]), updated=updated, first_seen=first_seen,
         sort_date=sort_date, exact_id=row[17],
     )  # fmt: skip

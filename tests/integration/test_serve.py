@@ -5,7 +5,10 @@ from __future__ import annotations
 import asyncio
 import gzip
 import http.client
+import logging
+import socket
 import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -152,6 +155,56 @@ def test_gzip_when_asked_identity_otherwise(site: Running) -> None:
         "GET", "/oil.rss", {"Accept-Encoding": "gzip", "If-None-Match": headers["etag"]}
     )
     assert status == 304
+
+
+@pytest.mark.parametrize(
+    ("accept", "gzipped"),
+    [
+        ("gzip;q=0, identity", False),
+        ("gzip; q=0.000", False),
+        ("*;q=0, identity", False),
+        ("br, gzip;q=0.5", True),
+        ("*", False),  # identity is acceptable too, and gzip is sent only when named
+        ("GZIP", True),
+        ("identity;q=1, *;q=0", False),
+    ],
+)
+def test_gzip_only_at_a_q_value_above_zero(site: Running, accept: str, gzipped: bool) -> None:
+    _, _, plain = site.request("GET", "/oil.rss")
+    status, headers, body = site.request("GET", "/oil.rss", {"Accept-Encoding": accept})
+    assert status == 200
+    assert ("content-encoding" in headers) is gzipped
+    assert (gzip.decompress(body) if gzipped else body) == plain
+
+
+def test_ranges_are_served_only_when_they_cannot_splice_versions(site: Running) -> None:
+    _, headers, plain = site.request("GET", "/oil.atom")
+    status, _, body = site.request("GET", "/oil.atom", {"Range": "bytes=0-9"})
+    assert (status, body) == (206, plain[:10])
+    # An entity tag in If-Range (matching or not): the whole current document.
+    for tag in ('"bogus"', headers["etag"]):
+        status, _, body = site.request("GET", "/oil.atom", {"Range": "bytes=0-9", "If-Range": tag})
+        assert (status, body) == (200, plain)
+    # Several ranges: the whole document, not 416.
+    status, _, body = site.request("GET", "/oil.atom", {"Range": "bytes=0-1,5-6"})
+    assert (status, body) == (200, plain)
+
+
+def test_a_malformed_request_is_one_line_at_info(
+    site: Running, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="aiohttp.server")
+    with socket.create_connection(("127.0.0.1", site.server.port), timeout=10) as conn:
+        conn.sendall(b"GET /" + b"a" * 10_000 + b" HTTP/1.1\r\nHost: x\r\n\r\n")
+        answer = conn.recv(100)
+    assert answer.split(b" ", 2)[1] == b"400"
+    deadline = time.monotonic() + 10
+    while not [r for r in caplog.records if r.name == "aiohttp.server"]:
+        assert time.monotonic() < deadline, "the bad request was not logged"
+        time.sleep(0.01)
+    (record,) = [r for r in caplog.records if r.name == "aiohttp.server"]
+    assert record.levelno == logging.INFO and record.exc_info is None
+    assert record.getMessage().startswith("bad request from 127.0.0.1: ")
 
 
 @pytest.mark.parametrize(

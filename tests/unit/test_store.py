@@ -85,6 +85,22 @@ def test_future_dates_are_clamped_to_first_seen(store: Store) -> None:
     assert entry.published == T0 + timedelta(days=365)  # kept as the publisher wrote it
 
 
+def test_future_updates_are_clamped_to_the_fetch_that_brought_them(store: Store) -> None:
+    # A feed claims a 2099 update: feeds, pages and the index would show it for as
+    # long as the entry is listed, and readers would see no later change.
+    future = T0 + timedelta(days=30_000)
+    put(store, "a", [parsed("1", "One", published=T0 - timedelta(hours=3), updated=future)])
+    (entry,) = list(store.stories())
+    assert entry.updated == T0  # when it was fetched
+    put(store, "a", [parsed("1", "One, edited", published=T0, updated=future)], hours=5)
+    (entry,) = list(store.stories())
+    assert entry.updated == T0 + timedelta(hours=5)
+    # An update dated before the entry's own date reads as that date.
+    put(store, "a", [parsed("2", "Two", published=T0, updated=T0 - timedelta(days=9))], hours=6)
+    (two,) = [e for e in store.stories() if e.title == "Two"]
+    assert two.updated == two.sort_date == T0
+
+
 def test_vanished_entries_are_never_deleted(store: Store) -> None:
     put(store, "a", [parsed("1", "One"), parsed("2", "Two")])
     put(store, "a", [parsed("3", "Three")], hours=1)
