@@ -285,6 +285,7 @@ def publish_all(config: Config, store: Store, now: datetime) -> list[Path]:
     summaries: list[publish.TopicSummary] = []
     shown: set[int] = set()
     matchers = {t.slug: curate.compile_topic(t, config.sources) for t in config.topics.values()}
+    _rebase(config)
     # Every archive file is on disk before any current document (which links to
     # them) is replaced.
     curated, written = archiving.archive_topics(config, store, matchers, infos, now)
@@ -318,6 +319,19 @@ def publish_all(config: Config, store: Store, now: datetime) -> list[Path]:
         log.info("retention: deleted %d stored entries (tombstones kept)", deleted)
     store.record_topics([TopicStats(s.slug, s.items, s.updated, now) for s in summaries])
     return written
+
+
+def _rebase(config: Config) -> None:
+    """Take down archives written under another base_url (every link in them would
+    leave the site); the walk below renders them again at today's address."""
+    out, base_url = config.settings.output_dir, config.settings.base_url
+    for topic in config.topics.values():
+        if publish.rendered_elsewhere(out, topic.slug, topic.formats, base_url):
+            gone = publish.withdraw_archives(out, topic.slug, topic.formats)
+            log.warning(
+                "topic %s: archives were written for another base_url than %s; "
+                "rendering them again (%d files)", topic.slug, base_url, len(gone),
+            )  # fmt: skip
 
 
 def _withdraw(config: Config, removed: Collection[str]) -> None:

@@ -45,7 +45,12 @@ from aggregator.publish.pages import (
     render_sources_opml,
     render_topic_page,
 )
-from aggregator.publish.withdraw import withdraw, withdrawn_formats
+from aggregator.publish.withdraw import (
+    rendered_elsewhere,
+    withdraw,
+    withdraw_archives,
+    withdrawn_formats,
+)
 
 __all__ = [
     "INDEX_FILE",
@@ -71,8 +76,10 @@ __all__ = [
     "render_rss",
     "render_sources_opml",
     "render_topic_page",
+    "rendered_elsewhere",
     "summarize",
     "withdraw",
+    "withdraw_archives",
     "withdrawn_formats",
     "write_if_changed",
 ]

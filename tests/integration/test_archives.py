@@ -4,6 +4,7 @@ database retention with tombstones."""
 
 from __future__ import annotations
 
+import gzip
 import json
 import xml.etree.ElementTree as ET
 from datetime import UTC, datetime, timedelta
@@ -173,6 +174,37 @@ def test_a_deleted_archive_file_is_rewritten_from_the_database(
     page.unlink()
     assert page in publish_all(cfg, store, NOW)
     assert page.read_bytes() == original
+
+
+def test_a_new_base_url_renders_the_archives_again(
+    setup: tuple[config.Config, Store], tmp_path: Path
+) -> None:
+    cfg, store = setup
+    out = cfg.settings.output_dir
+    add(store, range(1, 24))
+    publish_all(cfg, store, NOW)
+    before = snapshot(out)
+    archives = sorted(k for k in before if "/archive/" in k)
+    assert len(archives) == 4 * 3 * 2  # 4 pages in 3 formats, each with a .gz twin
+
+    moved = "https://news.example/sub/"
+    path = tmp_path / "config.toml"
+    path.write_text(path.read_text(encoding="utf-8").replace(BASE, moved), encoding="utf-8")
+    cfg = config.load(path)
+    written = publish_all(cfg, store, NOW)
+    after = snapshot(out)
+    documents = [name for name in archives if not name.endswith(".gz")]
+    assert set(documents) <= {str(p.relative_to(out)) for p in written}
+    for name in documents:
+        assert gzip.decompress(after[name + ".gz"]) == after[name]
+        text = after[name].decode()
+        assert BASE not in text and moved in text, name
+        # The same stories, page for page, only the addresses differ.
+        assert text == before[name].decode().replace(BASE, moved).replace(
+            BASE.removesuffix("/"), moved.removesuffix("/")
+        ), name
+    # Settled: the next publish finds them at home and rewrites nothing.
+    assert publish_all(cfg, store, NOW) == []
 
 
 def test_max_age_moves_old_stories_out_of_the_current_document(tmp_path: Path) -> None:
