@@ -14,6 +14,7 @@ from typing import Any
 from aggregator.config import Config
 from aggregator.credentials import redact, redact_text
 from aggregator.models import SourceState
+from aggregator.schedule import due_at
 from aggregator.store import Store
 
 
@@ -75,7 +76,9 @@ def snapshot(
                 "errors_in_a_row": s.error_count,
                 "new_entries_last_fetch": s.new_entries,
                 "total_entries": s.total_entries,
-                "next_fetch": _iso(s.next_fetch) if source.enabled else None,
+                "next_fetch": (
+                    _iso(due_at(s, config.source_interval(source))) if source.enabled else None
+                ),
             }
         )
     topics = []

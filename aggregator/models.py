@@ -166,6 +166,8 @@ class SourceState:
     redirect_url: str | None = None  # a permanent redirect target not yet trusted
     redirect_count: int = 0  # consecutive fetches that were redirected there
     feed_ttl: int | None = None  # the feed's <ttl>, minutes
+    # After a success: the earliest next fetch the publisher allows (schedule.due_at).
+    fetch_floor: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -106,7 +106,11 @@ class Pipeline:
             state = states.get(source.id)
             if state is not None and state.retired_at is not None and source.id not in named:
                 continue
-            if everything or state is None or is_due(state.next_fetch, state.last_fetch, now):
+            if everything or state is None:
+                due.append(source)
+                continue
+            when = schedule.due_at(state, self.config.source_interval(source))
+            if is_due(when, state.last_fetch, now):
                 due.append(source)
         return due
 
@@ -165,12 +169,13 @@ class Pipeline:
         crash_point("after-fetch")
         now = self.clock()
         interval = self.config.source_interval(source)
-        next_fetch = now + schedule.after_success(interval, result.headers, state.feed_ttl)
+        floor = now + schedule.publisher_delay(result.headers, state.feed_ttl)
+        next_fetch = max(now + interval, floor)
         effective_url = self._track_redirect(source, state, result)
         if isinstance(result, NotModified):
             self.store.record_not_modified(
                 source.id, now=now, status=304, next_fetch=next_fetch,
-                etag=result.etag, last_modified=result.last_modified,
+                etag=result.etag, last_modified=result.last_modified, fetch_floor=floor,
             )  # fmt: skip
             return SourceOutcome(source.id, "not-modified")
         body_hash = hashlib.sha256(result.body).hexdigest()
@@ -178,7 +183,7 @@ class Pipeline:
             # The server ignored our validators but sent the same bytes: no parse, no write.
             self.store.record_not_modified(
                 source.id, now=now, status=result.status, next_fetch=next_fetch,
-                etag=result.etag, last_modified=result.last_modified,
+                etag=result.etag, last_modified=result.last_modified, fetch_floor=floor,
             )  # fmt: skip
             return SourceOutcome(source.id, "unchanged")
         ingested = await self._ingest(
@@ -187,7 +192,8 @@ class Pipeline:
         )  # fmt: skip
         feed = ingested.feed
         if feed.ttl is not None:
-            next_fetch = now + schedule.after_success(interval, result.headers, feed.ttl)
+            floor = now + schedule.publisher_delay(result.headers, feed.ttl)
+            next_fetch = max(now + interval, floor)
         if feed.warning:
             log.info("source %s: recovered from a malformed document: %s", source.id, feed.warning)
         stored = self.store.store_entries(
@@ -195,6 +201,7 @@ class Pipeline:
             ingested.entries,
             now=now,
             next_fetch=next_fetch,
+            fetch_floor=floor,
             status=result.status,
             etag=result.etag,
             last_modified=result.last_modified,

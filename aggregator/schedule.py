@@ -15,6 +15,8 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 
+from aggregator.models import SourceState
+
 MAX_BACKOFF = timedelta(hours=24)
 MAX_CACHE_HINT = timedelta(hours=24)  # max-age, Expires, <ttl>
 MAX_RETRY_AFTER = timedelta(days=7)  # the publisher said it is overloaded: believe it longer
@@ -44,9 +46,22 @@ def after_success(
     interval: timedelta, headers: Mapping[str, str], ttl_minutes: int | None = None
 ) -> timedelta:
     """Delay before the next fetch: the interval, or longer if the publisher asks."""
+    return max(interval, publisher_delay(headers, ttl_minutes))
+
+
+def publisher_delay(headers: Mapping[str, str], ttl_minutes: int | None = None) -> timedelta:
+    """How long the publisher asks us to wait (0: no wish), clamped."""
     hints = [h for h in (cache_lifetime(headers), _ttl(ttl_minutes)) if h is not None]
-    wanted = min(max(hints), MAX_CACHE_HINT) if hints else timedelta(0)
-    return max(interval, wanted)
+    return min(max(hints), MAX_CACHE_HINT) if hints else timedelta(0)
+
+
+def due_at(state: SourceState, interval: timedelta) -> datetime | None:
+    """When the source is due (None: now). After a success, from today's interval
+    and the publisher's floor, so an edited interval applies at once; after a
+    failure, the stored backoff time."""
+    if state.error_count or state.fetch_floor is None or state.last_fetch is None:
+        return state.next_fetch
+    return max(state.last_fetch + interval, state.fetch_floor)
 
 
 def cache_lifetime(headers: Mapping[str, str]) -> timedelta | None:

@@ -36,7 +36,7 @@ _STATE_COLUMNS = (
     "id, url, effective_url, feed_title, feed_link, etag, last_modified, body_hash, "
     "last_fetch, last_success, last_status, error_count, last_error, next_fetch, new_entries, "
     "(SELECT count(*) FROM entries WHERE entries.source_id = sources.id) AS total, "
-    "failing_since, retired_at, redirect_url, redirect_count, feed_ttl"
+    "failing_since, retired_at, redirect_url, redirect_count, feed_ttl, fetch_floor"
 )
 _ENTRY_COLUMNS = (
     "e.id, e.source_id, e.key, e.story_id, e.guid, e.link, e.canonical_url, e.title, "
@@ -219,7 +219,7 @@ class Store(HistoryMixin, TopicStateMixin):
 
     def record_not_modified(
         self, source_id: str, *, now: datetime, status: int, next_fetch: datetime,
-        etag: str | None, last_modified: str | None,
+        etag: str | None, last_modified: str | None, fetch_floor: datetime | None = None,
     ) -> None:  # fmt: skip
         """A fetch that brought nothing new: a 304, or a body identical to the last."""
         with self._transaction() as db:
@@ -227,9 +227,10 @@ class Store(HistoryMixin, TopicStateMixin):
                 "UPDATE sources SET last_fetch = ?, last_success = ?, last_status = ?, "
                 "next_fetch = ?, error_count = 0, last_error = NULL, new_entries = 0, "
                 "etag = coalesce(?, etag), last_modified = coalesce(?, last_modified), "
-                "failing_since = NULL, retired_at = NULL WHERE id = ?",
-                (_ts(now), _ts(now), status, _ts(next_fetch), etag, last_modified, source_id),
-            )
+                "failing_since = NULL, retired_at = NULL, fetch_floor = ? WHERE id = ?",
+                (_ts(now), _ts(now), status, _ts(next_fetch), etag, last_modified,
+                 _ts(fetch_floor), source_id),
+            )  # fmt: skip
 
     def record_failure(
         self, source_id: str, *, now: datetime, status: int | None, error: str,
@@ -282,6 +283,7 @@ class Store(HistoryMixin, TopicStateMixin):
         feed_title: str | None,
         feed_link: str | None,
         feed_ttl: int | None = None,
+        fetch_floor: datetime | None = None,
         clustering: Clustering | None = None,
         items: Mapping[str, KnownItem] | None = None,
         skipped_keys: Sequence[str] = (),
@@ -345,12 +347,12 @@ class Store(HistoryMixin, TopicStateMixin):
                 "next_fetch = ?, error_count = 0, last_error = NULL, new_entries = ?, "
                 "etag = ?, last_modified = ?, body_hash = ?, effective_url = ?, "
                 "feed_title = coalesce(?, feed_title), feed_link = coalesce(?, feed_link), "
-                "feed_ttl = ?, failing_since = NULL, retired_at = NULL, item_index = ? "
-                "WHERE id = ?",
+                "feed_ttl = ?, failing_since = NULL, retired_at = NULL, item_index = ?, "
+                "fetch_floor = ? WHERE id = ?",
                 (
                     stamp, stamp, status, _ts(next_fetch), new, etag, last_modified, body_hash,
                     effective_url, feed_title, feed_link, feed_ttl, _item_index(items),
-                    source_id,
+                    _ts(fetch_floor), source_id,
                 ),
             )  # fmt: skip
         unchanged = len(entries) - new - updated + len(skipped_keys)
@@ -602,7 +604,7 @@ def _state(row: Any) -> SourceState:
         last_success=_dt(row[9]), last_status=row[10], error_count=row[11], last_error=row[12],
         next_fetch=_dt(row[13]), new_entries=row[14], total_entries=row[15],
         failing_since=_dt(row[16]), retired_at=_dt(row[17]), redirect_url=row[18],
-        redirect_count=row[19], feed_ttl=row[20],
+        redirect_count=row[19], feed_ttl=row[20], fetch_floor=_dt(row[21]),
     )  # fmt: skip
 
 

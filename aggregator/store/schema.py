@@ -186,4 +186,10 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE entries ADD COLUMN story_profile BLOB;
     """,
+    # 12: the earliest time the publisher allows the next fetch (Cache-Control,
+    # Expires, <ttl>), so that a healthy source's due time is computed from today's
+    # interval: an edited interval applies at once, not after the old one ran out.
+    """
+    ALTER TABLE sources ADD COLUMN fetch_floor TEXT;
+    """,
 )

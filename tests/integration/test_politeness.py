@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from aggregator import config
+from aggregator import config, health
 from aggregator.errors import FetchError, ParseError
 from aggregator.fetch import Fetcher
 from aggregator.models import Ingested
@@ -168,6 +168,43 @@ def test_cache_hints_ttl_and_retry_after_set_the_next_fetch(
     assert states["ttl"].feed_ttl == 180
     assert states["limited"].next_fetch == NOW + timedelta(hours=3)
     assert states["huge"].next_fetch == NOW + timedelta(hours=24)  # clamped
+
+
+def test_an_edited_interval_applies_at_once_within_the_publishers_wishes(
+    tmp_path: Path, server: LoopbackServer
+) -> None:
+    server.route("/plain", FEED)
+    server.route("/cached", FEED, headers={"Cache-Control": "max-age=7200"})
+    server.route("/failing", status=500)
+    sources = (
+        '[sources.plain]\nurl = "{base}/plain"\ninterval = "6h"\n'
+        '[sources.cached]\nurl = "{base}/cached"\n'
+        '[sources.failing]\nurl = "{base}/failing"\ninterval = "12h"\n'  # backs off ~12 h
+    )
+    cfg = setup(tmp_path, server, sources)
+    clock = Clock()
+    with Store.open(cfg.settings.database) as store:
+        run(cfg, store, clock, everything=True)
+        clock.now += timedelta(minutes=45)
+        assert run(cfg, store, clock) == []  # plain waits 6 h, cached 2 h, failing backs off
+        # "6h" becomes 30 minutes (the [aggregator] interval), as a live reload does.
+        path = tmp_path / "config.toml"
+        path.write_text(path.read_text().replace('interval = "6h"\n', ""), encoding="utf-8")
+        cfg = config.load(path)
+        due = [o.source_id for o in run(cfg, store, clock)]
+        # The failing source keeps its backoff; the cached one keeps the 2 hours its
+        # publisher asked for, whatever the interval.
+        assert due == ["plain"]
+        status = health.snapshot(cfg, store, clock.now)
+        when = {s["id"]: s["next_fetch"] for s in status["sources"]}
+        assert when["plain"] == (clock.now + timedelta(minutes=30)).isoformat()
+        assert when["cached"] == (NOW + timedelta(hours=2)).isoformat()
+        # Lengthened again: the source waits the new interval from its last fetch.
+        path.write_text(path.read_text().replace('interval = "30m"', 'interval = "3h"'))
+        cfg = config.load(path)
+        clock.now += timedelta(hours=2, minutes=30)  # 2.5 h after plain's last fetch
+        assert [o.source_id for o in run(cfg, store, clock)] == ["cached"]
+        assert store.source_states()["failing"].error_count == 1
 
 
 def test_410_retires_the_source_and_keeps_its_articles(
