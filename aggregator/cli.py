@@ -134,6 +134,10 @@ def update(config_path: Path, everything: bool, sources: tuple[str, ...]) -> Non
             click.echo(f"{line}: {outcome.error}", err=True)
     failed = len(report.failed)
     click.echo(f"{len(report.outcomes)} sources fetched, {failed} failed")
+    if report.outcomes and failed == len(report.outcomes):
+        # Every fetch failed: the network or the configuration, not one source; a
+        # cron job should notice.
+        sys.exit(1)
 
 
 @main.command()

@@ -25,6 +25,8 @@ class AlreadyRunning(AggregatorError):
 
 
 def lock_paths(database: Path, output_dir: Path) -> list[Path]:
+    # Resolved: a second daemon reaching the same files through a symlink is the same.
+    database, output_dir = database.resolve(), output_dir.resolve()
     return [database.with_name(database.name + ".lock"), output_dir / OUTPUT_LOCK]
 
 

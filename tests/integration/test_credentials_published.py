@@ -27,9 +27,10 @@ def test_private_sources_are_not_published(tmp_path: Path, server: LoopbackServe
         '[topics.oil]\ntitle = "Oil"\nquery = "oil"\n',
         encoding="utf-8",
     )
-    # Only the loopback source is fetched (the others' hosts do not exist): it fails.
+    # Only the loopback source is fetched (the others' hosts do not exist): it fails,
+    # and with every fetch failed, update says so in its exit status.
     done = aggregator("update", "loop", "--config", str(config), cwd=tmp_path)
-    assert done.returncode == 0, done.stderr
+    assert done.returncode == 1 and "1 sources fetched, 1 failed" in done.stdout
     opml = (tmp_path / "feeds" / "sources.opml").read_text(encoding="utf-8")
     outlines = ET.fromstring(opml).iter("outline")  # noqa: S314 - our own output
     listed = [o.get("xmlUrl") for o in outlines]

@@ -142,6 +142,19 @@ def test_the_lock_refuses_a_second_holder(tmp_path: Path) -> None:
         pass
 
 
+def test_the_lock_sees_through_symlinks(tmp_path: Path) -> None:
+    (tmp_path / "real").mkdir()
+    (tmp_path / "real" / "db.sqlite").touch()
+    (tmp_path / "db.sqlite").symlink_to(tmp_path / "real" / "db.sqlite")
+    (tmp_path / "feeds").symlink_to(tmp_path / "real", target_is_directory=True)
+    first = InstanceLock(lock_paths(tmp_path / "real" / "db.sqlite", tmp_path / "out"))
+    with first, pytest.raises(AlreadyRunning):
+        InstanceLock(lock_paths(tmp_path / "db.sqlite", tmp_path / "elsewhere")).acquire()
+    second = InstanceLock(lock_paths(tmp_path / "a.sqlite", tmp_path / "real"))
+    with second, pytest.raises(AlreadyRunning):
+        InstanceLock(lock_paths(tmp_path / "b.sqlite", tmp_path / "feeds")).acquire()
+
+
 def test_json_log_lines() -> None:
     record = logging.LogRecord("aggregator.x", logging.WARNING, "f", 1, "a %s", ("b",), None)
     line = json.loads(JsonFormatter().format(record))
