@@ -120,8 +120,9 @@ class Naive:
 
 
 def _pattern(term: query.Term) -> str:
-    pieces = [re.escape(p) for p in term.folded.split()]
-    last = term.folded.split()[-1]
+    words = [p for p in term.folded.split() if p.strip("-")]  # "-" alone is a separator
+    pieces = [re.escape(p) for p in words]
+    last = words[-1]
     if term.prefix:
         pieces[-1] += r"\w*"
     elif not term.exact and re.fullmatch(r"\w+", last):

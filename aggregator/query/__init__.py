@@ -25,7 +25,7 @@ from aggregator.query.syntax import (
     terms,
 )
 from aggregator.query.text import variants
-from aggregator.textfold import fold
+from aggregator.textfold import match_fold as fold
 
 __all__ = [
     "FIELDS",

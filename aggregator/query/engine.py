@@ -128,7 +128,9 @@ def _needed(term: Term) -> tuple[frozenset[str], ...]:
 
 
 def term_regex(term: Term) -> str:
-    pieces = term.folded.split()
+    # A piece that is only hyphens is a separator already: kept, each would add a
+    # `[\s\-]+` next to another and backtrack exponentially on a near miss.
+    pieces = [p for p in term.folded.split() if p.strip("-")]
     body = [re.escape(p) for p in pieces]
     last = pieces[-1]
     if term.prefix:
