@@ -522,12 +522,23 @@ def _relevance(v: _Validator, t: Mapping[str, Any], p: str) -> dict[str, Any]:
             v.problem(f"{p}.min_score", f"expected a number above 0 (at most 1000), got {raw!r}")
         elif not (t.get("query") or t.get("any") or t.get("all")):
             v.problem(f"{p}.min_score", "needs a query (or any/all terms) to score")
+        elif not (t.get("any") or t.get("all") or _scores(t.get("query"))):
+            v.problem(f"{p}.min_score", "the query has no term outside NOT: nothing can score")
         else:
             min_score = float(raw)
     demote = _excludes(v, t, p, "demote")
     if "demote" in t and raw is None:
         v.problem(f"{p}.demote", "has no effect without min_score")
     return {"min_score": min_score, "demote": demote}
+
+
+def _scores(text: object) -> bool:
+    """Whether a query has a term that can score (a broken one is reported already)."""
+    try:
+        node = query.parse(text) if isinstance(text, str) else None
+    except query.QuerySyntaxError:
+        return True
+    return node is None or next(query.scoring_terms(node), None) is not None
 
 
 def _examples(v: _Validator, t: Mapping[str, Any], p: str) -> tuple[TopicExample, ...]:

@@ -22,6 +22,7 @@ from aggregator.query.syntax import (
     literal,
     parse,
     render,
+    scoring_terms,
     terms,
 )
 from aggregator.query.text import variants
@@ -47,6 +48,7 @@ __all__ = [
     "parse",
     "render",
     "score",
+    "scoring_terms",
     "terms",
     "variants",
 ]

@@ -83,6 +83,19 @@ def _host(link: str | None) -> str:
     if not link:
         return ""
     try:
-        return (urlsplit(link).hostname or "").rstrip(".")
+        return ascii_host(urlsplit(link).hostname or "")
     except ValueError:
         return ""
+
+
+def ascii_host(name: str) -> str:
+    """A host name as DNS has it: lower-case, IDNA (punycode) for non-ASCII labels,
+    no trailing dot. `domain:bücher.de` and a link to xn--bcher-kva.de meet here
+    (folding would make it "bucher.de", another domain)."""
+    name = name.strip().rstrip(".")
+    if name.isascii():
+        return name.lower()
+    try:
+        return name.encode("idna").decode("ascii").lower()
+    except UnicodeError:
+        return name.lower()  # not a valid name: as written, it matches itself only

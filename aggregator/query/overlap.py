@@ -17,7 +17,7 @@ import bisect
 from collections.abc import Iterator
 
 from aggregator.query.engine import word_forms
-from aggregator.query.syntax import And, Node, Or, Term
+from aggregator.query.syntax import Node, Term, scoring_terms
 
 # What a term without a field searches (document.TEXT).
 _DEFAULT_FIELDS = frozenset(("title", "summary", "content", "category"))
@@ -27,7 +27,9 @@ def overlapping(node: Node) -> Iterator[tuple[Term, Term]]:
     """Each pair of distinct one-word terms (word or prefix) of the query, none
     under NOT (those never score), that can match the same word in the same
     field, in query order."""
-    single = list(dict.fromkeys(t for t in _scoring(node) if len(t.words) == 1 and not t.phrase))
+    single = list(
+        dict.fromkeys(t for t in scoring_terms(node) if len(t.words) == 1 and not t.phrase)
+    )
     found = {
         (min(i, j), max(i, j))
         for i, j in _candidates(single)
@@ -55,14 +57,6 @@ def _candidates(single: list[Term]) -> Iterator[tuple[int, int]]:
         else:
             lo, hi = bisect.bisect_left(firsts, key), bisect.bisect_right(firsts, key)
             yield from ((i, j) for _, j, other in keys[lo:hi] if not other)
-
-
-def _scoring(node: Node) -> Iterator[Term]:
-    if isinstance(node, Term):
-        yield node
-    elif isinstance(node, And | Or):
-        for item in node.items:
-            yield from _scoring(item)
 
 
 def _same_field(a: Term, b: Term) -> bool:

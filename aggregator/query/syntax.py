@@ -95,6 +95,15 @@ def terms(node: Node) -> Iterator[Term]:
             yield from terms(item)
 
 
+def scoring_terms(node: Node) -> Iterator[Term]:
+    """The terms outside NOT, left to right: the only ones a match can score."""
+    if isinstance(node, Term):
+        yield node
+    elif isinstance(node, And | Or):
+        for item in node.items:
+            yield from scoring_terms(item)
+
+
 def render(node: Node) -> str:
     """The tree as query text, fully parenthesised: for explanations."""
     if isinstance(node, Term):

@@ -123,6 +123,7 @@ def test_relative_paths_follow_the_config_file_not_the_cwd(
         ("[topics.t]\nany = ['x']\ntags = [1, 'ghost']\n", "topics.t.tags[1]: no source has"),
         ("[topics.t]\nformats = ['', 'pdf']\n", "topics.t.formats[1]: expected one of"),
         ("[topics.t]\nquery = '   oil)'\n", "topics.t.query: column 7: expected AND, OR"),
+        ("[topics.t]\nquery = 'NOT palm'\nmin_score = 1\n", "topics.t.min_score: the query has"),
         (
             '[topics.t]\nquery = """\n    oil OR\n    (OPEC OR Brent\n    """\n',
             'topics.t.query: line 3, column 5: expected ")" to close the "(" at line 2, column 5',

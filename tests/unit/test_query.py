@@ -230,6 +230,20 @@ def test_tags_in_summary_and_content_join_or_split_words_as_displayed() -> None:
         assert query.compile_query(q).test(doc) is matches, q
 
 
+@pytest.mark.parametrize(
+    ("q", "link", "matches"),
+    [
+        ("domain:bücher.de", "https://xn--bcher-kva.de/a", True),
+        ("domain:bücher.de", "https://www.BÜCHER.de/a", True),
+        ("domain:xn--bcher-kva.de", "https://bücher.de/a", True),
+        ("domain:bucher.de", "https://bücher.de/a", False),  # another domain
+        ("domain:Reuters.com.", "https://www.reuters.com/a", True),
+    ],
+)
+def test_domains_compare_as_dns_names(q: str, link: str, matches: bool) -> None:
+    assert query.compile_query(q).test(Document(title="x", link=link)) is matches
+
+
 def test_a_phrase_does_not_span_two_fields() -> None:
     doc = Document(title="Talks on cooking", summary="oil prices")
     assert not query.compile_query('"cooking oil"').test(doc)

@@ -16,8 +16,14 @@ from aggregator.textfold import fold, match_fold
         ("Wałęsa Łódź", "walesa lodz"),
         ("Ørsted Đorđe Eð", "orsted dorde ed"),
         ("Æsir Œuvre Þór Straße", "aesir oeuvre thor strasse"),
-        ("Öl\u00adpreis zero\u200bwidth jo\u200c\u200din\u2060ed \ufeffbom", "olpreis zerowidth joined bom"),
-        ("oil\u2010rich oil\u2011rich oil\u2012rich oil\u2013rich", "oil-rich oil-rich oil-rich oil-rich"),
+        (
+            "Öl\u00adpreis zero\u200bwidth jo\u200c\u200din\u2060ed \ufeffbom",
+            "olpreis zerowidth joined bom",
+        ),
+        (
+            "oil\u2010rich oil\u2011rich oil\u2012rich oil\u2013rich",
+            "oil-rich oil-rich oil-rich oil-rich",
+        ),
         ("gas\u00a0OR\u2003oil", "gas or oil"),
     ],
 )
