@@ -31,6 +31,7 @@ from aggregator.pipeline import (
     publish_all,
     source_infos,
 )
+from aggregator.query import lint
 from aggregator.query.overlap import overlapping
 from aggregator.store import Store
 
@@ -174,12 +175,18 @@ def check(config_path: Path) -> None:
 
 
 def _double_counts(cfg: config.Config) -> list[str]:
-    """Terms of one scored query that count the same words (query/overlap.py)."""
+    """Terms that can never match as meant (query/lint.py), and terms of one scored
+    query that count the same words (query/overlap.py)."""
     found = []
     for topic in cfg.topics.values():
+        matcher = curate.compile_topic(topic, cfg.sources)
+        rules = [("query", matcher.query)] if matcher.query is not None else []
+        rules += [(x.key, x.query) for x in matcher.excludes]
+        rules += [(f"demote[{i}]", d) for i, d in enumerate(matcher.demotes)]
+        for key, q in rules:
+            found += [f"{cfg.path}: topics.{topic.slug}.{key}: {w}" for w in lint.warnings(q.node)]
         if topic.min_score is None:
             continue
-        matcher = curate.compile_topic(topic, cfg.sources)
         scored = [("query", matcher.query)] if matcher.query is not None else []
         scored += [(f"demote[{i}]", d) for i, d in enumerate(matcher.demotes)]
         for key, q in scored:

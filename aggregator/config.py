@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -208,14 +208,19 @@ class _Validator:
         return value
 
     def strings(self, table: Mapping[str, Any], prefix: str, key: str) -> tuple[str, ...]:
+        return tuple(item.strip() for _, item in self.entries(table, prefix, key))
+
+    def entries(self, table: Mapping[str, Any], prefix: str, key: str) -> list[tuple[int, str]]:
+        """The list's non-empty strings as written, each with its index in the list
+        (problems name an item by it, whatever came before it)."""
         value = self.get(table, prefix, key, list, [])
-        out: list[str] = []
+        out: list[tuple[int, str]] = []
         for i, item in enumerate(value):
             if not isinstance(item, str) or not item.strip():
                 self.problem(f"{prefix}.{key}[{i}]", f"expected a non-empty string, got {item!r}")
             else:
-                out.append(item.strip())
-        return tuple(out)
+                out.append((i, item))
+        return out
 
     def positive_int(
         self, table: Mapping[str, Any], prefix: str, key: str, default: int, maximum: int
@@ -425,19 +430,11 @@ def _topics(
             v.problem(p, f"'{slug}' is reserved: its page would be the site's {slug}.html")
             continue
         v.known_keys(t, p, _TOPIC_KEYS)
-        named = v.strings(t, p, "sources")
-        for i, sid in enumerate(named):
-            if sid not in sources:
-                v.problem(f"{p}.sources[{i}]", f"no source {sid!r} is defined under [sources]")
-        tags = v.strings(t, p, "tags")
-        for i, tag in enumerate(tags):
-            if tag not in known_tags:
-                v.problem(f"{p}.tags[{i}]", f"no source has the tag {tag!r}")
+        named = _known(v, t, p, "sources", sources, "no source {!r} is defined under [sources]")
+        tags = _known(v, t, p, "tags", known_tags, "no source has the tag {!r}")
         title = v.string(t, p, "title", "")
-        formats = v.strings(t, p, "formats") if "formats" in t else FORMATS
-        for i, fmt in enumerate(formats):
-            if fmt not in FORMATS:
-                v.problem(f"{p}.formats[{i}]", f"expected one of {', '.join(FORMATS)}, got {fmt!r}")
+        expected = f"expected one of {', '.join(FORMATS)}, got {{!r}}"
+        formats = _known(v, t, p, "formats", FORMATS, expected) if "formats" in t else FORMATS
         if not formats:
             v.problem(f"{p}.formats", "expected at least one format")
         max_items = v.positive_int(t, p, "max_items", 50, 10_000)
@@ -445,9 +442,9 @@ def _topics(
             slug=slug,
             title=title.strip() or slug,
             description=v.string(t, p, "description", "").strip(),
-            any=v.strings(t, p, "any"),
-            all=v.strings(t, p, "all"),
-            none=v.strings(t, p, "none"),
+            any=_literals(v, t, p, "any"),
+            all=_literals(v, t, p, "all"),
+            none=_literals(v, t, p, "none"),
             sources=named,
             tags=tags,
             max_items=max_items,
@@ -465,36 +462,55 @@ def _topics(
             cluster=v.get(t, p, "cluster", bool, True),
             **_relevance(v, t, p),
         )
-        for key in ("any", "all", "none"):
-            for i, term in enumerate(getattr(topics[slug], key)):
-                try:
-                    query.literal(term)
-                except query.QuerySyntaxError as exc:
-                    v.problem(f"{p}.{key}[{i}]", exc.message)
     return topics
 
 
-def _query(v: _Validator, t: Mapping[str, Any], p: str) -> str:
-    text = v.string(t, p, "query", "").strip()
-    if text:
+def _known(
+    v: _Validator, t: Mapping[str, Any], p: str, key: str, known: Collection[str], unknown: str
+) -> tuple[str, ...]:
+    """The list's strings; `unknown` (a format for the item) for each not in `known`."""
+    out = []
+    for i, raw in v.entries(t, p, key):
+        item = raw.strip()
+        if item not in known:
+            v.problem(f"{p}.{key}[{i}]", unknown.format(item))
+        out.append(item)
+    return tuple(out)
+
+
+def _literals(v: _Validator, t: Mapping[str, Any], p: str, key: str) -> tuple[str, ...]:
+    """An any/all/none list: each item a word or phrase as written (query.literal)."""
+    out = []
+    for i, raw in v.entries(t, p, key):
         try:
-            query.parse(text)
+            query.literal(raw)
         except query.QuerySyntaxError as exc:
-            v.problem(f"{p}.query", str(exc))
-            return ""
-    return text
+            v.problem(f"{p}.{key}[{i}]", exc.message)
+        out.append(raw.strip())
+    return tuple(out)
+
+
+def _parsed(v: _Validator, where: str, text: str) -> bool:
+    """Whether the query parses; if not, the problem, placed in `text` as written
+    (line and column count from the start of the config value, not of its trimmed form)."""
+    try:
+        query.parse(text)
+    except query.QuerySyntaxError as exc:
+        v.problem(where, str(exc))
+        return False
+    return True
+
+
+def _query(v: _Validator, t: Mapping[str, Any], p: str) -> str:
+    text = v.string(t, p, "query", "")
+    if text.strip() and not _parsed(v, f"{p}.query", text):
+        return ""
+    return text.strip()
 
 
 def _excludes(v: _Validator, t: Mapping[str, Any], p: str, key: str = "exclude") -> tuple[str, ...]:
-    kept: list[str] = []
-    for i, text in enumerate(v.strings(t, p, key)):
-        try:
-            query.parse(text)
-        except query.QuerySyntaxError as exc:
-            v.problem(f"{p}.{key}[{i}]", str(exc))
-        else:
-            kept.append(text)
-    return tuple(kept)
+    entries = v.entries(t, p, key)
+    return tuple(text.strip() for i, text in entries if _parsed(v, f"{p}.{key}[{i}]", text))
 
 
 def _relevance(v: _Validator, t: Mapping[str, Any], p: str) -> dict[str, Any]:
@@ -506,12 +522,23 @@ def _relevance(v: _Validator, t: Mapping[str, Any], p: str) -> dict[str, Any]:
             v.problem(f"{p}.min_score", f"expected a number above 0 (at most 1000), got {raw!r}")
         elif not (t.get("query") or t.get("any") or t.get("all")):
             v.problem(f"{p}.min_score", "needs a query (or any/all terms) to score")
+        elif not (t.get("any") or t.get("all") or _scores(t.get("query"))):
+            v.problem(f"{p}.min_score", "the query has no term outside NOT: nothing can score")
         else:
             min_score = float(raw)
     demote = _excludes(v, t, p, "demote")
     if "demote" in t and raw is None:
         v.problem(f"{p}.demote", "has no effect without min_score")
     return {"min_score": min_score, "demote": demote}
+
+
+def _scores(text: object) -> bool:
+    """Whether a query has a term that can score (a broken one is reported already)."""
+    try:
+        node = query.parse(text) if isinstance(text, str) else None
+    except query.QuerySyntaxError:
+        return True
+    return node is None or next(query.scoring_terms(node), None) is not None
 
 
 def _examples(v: _Validator, t: Mapping[str, Any], p: str) -> tuple[TopicExample, ...]:

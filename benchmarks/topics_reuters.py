@@ -34,6 +34,7 @@ from typing import Any
 
 from aggregator import config, curate, query
 from aggregator.query import Document
+from aggregator.query.document import ascii_host
 from aggregator.query.score import TITLE_POINTS, saturate
 from benchmarks import label_ceiling
 
@@ -110,7 +111,8 @@ class Naive:
     def eval(self, node: query.Node, doc: Document) -> bool:
         if isinstance(node, query.Term):
             if node.field == "domain":
-                return doc.host == node.folded or doc.host.endswith("." + node.folded)
+                host = ascii_host(node.text)
+                return doc.host == host or doc.host.endswith("." + host)
             text = doc.text(node.field or query.TEXT)
             return self.patterns[node].search(text) is not None
         if isinstance(node, query.Not):
@@ -120,8 +122,9 @@ class Naive:
 
 
 def _pattern(term: query.Term) -> str:
-    pieces = [re.escape(p) for p in term.folded.split()]
-    last = term.folded.split()[-1]
+    words = [p for p in term.folded.split() if p.strip("-")]  # "-" alone is a separator
+    pieces = [re.escape(p) for p in words]
+    last = words[-1]
     if term.prefix:
         pieces[-1] += r"\w*"
     elif not term.exact and re.fullmatch(r"\w+", last):

@@ -22,10 +22,11 @@ from aggregator.query.syntax import (
     literal,
     parse,
     render,
+    scoring_terms,
     terms,
 )
 from aggregator.query.text import variants
-from aggregator.textfold import fold
+from aggregator.textfold import match_fold as fold
 
 __all__ = [
     "FIELDS",
@@ -47,6 +48,7 @@ __all__ = [
     "parse",
     "render",
     "score",
+    "scoring_terms",
     "terms",
     "variants",
 ]

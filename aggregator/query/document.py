@@ -11,8 +11,9 @@ from collections.abc import Iterable
 from urllib.parse import urlsplit
 
 from aggregator.query.text import words
-from aggregator.textfold import fold
+from aggregator.textfold import match_fold
 
+_MARKUP = frozenset(("summary", "content"))  # sanitised HTML; the other fields are plain text
 # Stands between the parts of a multi-part field so a phrase cannot span two
 # of them (the end of the title and the start of the summary).
 _GAP = " | "
@@ -49,14 +50,16 @@ class Document:
         self.host = _host(link)
 
     def text(self, field: str) -> str:
-        """The field folded (see text.fold); TEXT for the default fields together."""
+        """The field folded (textfold.match_fold); TEXT for the default fields together."""
         found = self._folded.get(field)
         if found is None:
             if field == TEXT:
                 parts = [self.text(f) for f in ("title", "summary", "content", "category")]
                 found = _GAP.join(p for p in parts if p)
             else:
-                found = _GAP.join(f for f in map(fold, self._raw[field]) if f)
+                markup = field in _MARKUP
+                folded = (match_fold(raw, markup=markup) for raw in self._raw[field])
+                found = _GAP.join(f for f in folded if f)
             self._folded[field] = found
         return found
 
@@ -80,6 +83,19 @@ def _host(link: str | None) -> str:
     if not link:
         return ""
     try:
-        return (urlsplit(link).hostname or "").rstrip(".")
+        return ascii_host(urlsplit(link).hostname or "")
     except ValueError:
         return ""
+
+
+def ascii_host(name: str) -> str:
+    """A host name as DNS has it: lower-case, IDNA (punycode) for non-ASCII labels,
+    no trailing dot. `domain:bücher.de` and a link to xn--bcher-kva.de meet here
+    (folding would make it "bucher.de", another domain)."""
+    name = name.strip().rstrip(".")
+    if name.isascii():
+        return name.lower()
+    try:
+        return name.encode("idna").decode("ascii").lower()
+    except UnicodeError:
+        return name.lower()  # not a valid name: as written, it matches itself only

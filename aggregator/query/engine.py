@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from aggregator.query.document import TEXT, Document
+from aggregator.query.document import TEXT, Document, ascii_host
 from aggregator.query.syntax import And, Node, Not, Term
 from aggregator.query.text import WORD, variants
 
@@ -105,7 +105,7 @@ def term_test(term: Term) -> _Test:
     """The test for one term on its own."""
     field = term.field or TEXT
     if field == "domain":
-        return _Domain(term.folded.strip(".").replace(" ", ""))
+        return _Domain(ascii_host(term.text.strip(".").replace(" ", "")))
     if is_word(term):
         return _Words(field, word_forms(term, term.words[0]))
     return _Pattern(field, _needed(term), term_regex(term))
@@ -128,7 +128,9 @@ def _needed(term: Term) -> tuple[frozenset[str], ...]:
 
 
 def term_regex(term: Term) -> str:
-    pieces = term.folded.split()
+    # A piece that is only hyphens is a separator already: kept, each would add a
+    # `[\s\-]+` next to another and backtrack exponentially on a near miss.
+    pieces = [p for p in term.folded.split() if p.strip("-")]
     body = [re.escape(p) for p in pieces]
     last = pieces[-1]
     if term.prefix:

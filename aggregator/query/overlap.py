@@ -13,11 +13,11 @@ both is the usual phrase bonus, not an accident.
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Iterator
-from itertools import combinations
 
 from aggregator.query.engine import word_forms
-from aggregator.query.syntax import And, Node, Or, Term
+from aggregator.query.syntax import Node, Term, scoring_terms
 
 # What a term without a field searches (document.TEXT).
 _DEFAULT_FIELDS = frozenset(("title", "summary", "content", "category"))
@@ -27,18 +27,36 @@ def overlapping(node: Node) -> Iterator[tuple[Term, Term]]:
     """Each pair of distinct one-word terms (word or prefix) of the query, none
     under NOT (those never score), that can match the same word in the same
     field, in query order."""
-    single = list(dict.fromkeys(t for t in _scoring(node) if len(t.words) == 1 and not t.phrase))
-    for a, b in combinations(single, 2):
-        if _same_field(a, b) and _same_word(a, b):
-            yield a, b
+    single = list(
+        dict.fromkeys(t for t in scoring_terms(node) if len(t.words) == 1 and not t.phrase)
+    )
+    found = {
+        (min(i, j), max(i, j))
+        for i, j in _candidates(single)
+        if i != j and _same_field(single[i], single[j])
+    }
+    for i, j in sorted(found):
+        yield single[i], single[j]
 
 
-def _scoring(node: Node) -> Iterator[Term]:
-    if isinstance(node, Term):
-        yield node
-    elif isinstance(node, And | Or):
-        for item in node.items:
-            yield from _scoring(item)
+def _candidates(single: list[Term]) -> Iterator[tuple[int, int]]:
+    """Index pairs of terms sharing a word form, or a prefix's stem and a form
+    or stem starting with it: sorted keys find them without trying every pair
+    (a query of thousands of terms)."""
+    keys = sorted(
+        (form, i, t.prefix)
+        for i, t in enumerate(single)
+        for form in ((t.words[0],) if t.prefix else word_forms(t, t.words[0]))
+    )
+    firsts = [k for k, _, _ in keys]
+    for key, i, prefix in keys:
+        if prefix:
+            # Every form or stem that starts with this stem.
+            end = bisect.bisect_left(firsts, key + "\U0010ffff")
+            yield from ((i, j) for _, j, _ in keys[bisect.bisect_left(firsts, key) : end])
+        else:
+            lo, hi = bisect.bisect_left(firsts, key), bisect.bisect_right(firsts, key)
+            yield from ((i, j) for _, j, other in keys[lo:hi] if not other)
 
 
 def _same_field(a: Term, b: Term) -> bool:
@@ -48,12 +66,3 @@ def _same_field(a: Term, b: Term) -> bool:
         return True
     other = b.field if a.field is None else a.field if b.field is None else None
     return other in _DEFAULT_FIELDS
-
-
-def _same_word(a: Term, b: Term) -> bool:
-    if a.prefix and b.prefix:
-        return a.words[0].startswith(b.words[0]) or b.words[0].startswith(a.words[0])
-    if a.prefix or b.prefix:
-        stem, word = (a, b) if a.prefix else (b, a)
-        return any(form.startswith(stem.words[0]) for form in word_forms(word, word.words[0]))
-    return bool(word_forms(a, a.words[0]) & word_forms(b, b.words[0]))

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from aggregator.query.text import words
-from aggregator.textfold import fold
+from aggregator.textfold import match_fold as fold
 
 FIELDS = ("title", "summary", "content", "author", "category", "source", "tag", "domain")
 OPERATORS = ("AND", "OR", "NOT")
@@ -95,6 +95,15 @@ def terms(node: Node) -> Iterator[Term]:
             yield from terms(item)
 
 
+def scoring_terms(node: Node) -> Iterator[Term]:
+    """The terms outside NOT, left to right: the only ones a match can score."""
+    if isinstance(node, Term):
+        yield node
+    elif isinstance(node, And | Or):
+        for item in node.items:
+            yield from scoring_terms(item)
+
+
 def render(node: Node) -> str:
     """The tree as query text, fully parenthesised: for explanations."""
     if isinstance(node, Term):
@@ -122,15 +131,25 @@ class _Token:
     exact: bool = False
 
 
-_STOP = frozenset('()"^') | frozenset(" \t\r\n")
-_NUMBER_END = frozenset('()"^#') | frozenset(" \t\r\n")
+# Phrase quotes: the ASCII one and the typographic ones a word processor or a
+# copied headline brings (“…”, „…“, «…», »…«); any of them closes a phrase.
+QUOTES = '"\u201c\u201d\u201e\u00ab\u00bb'
+# Words also end at any Unicode space (str.isspace): a no-break space is a space.
+_STOP = frozenset("()^" + QUOTES)
+_NUMBER_END = _STOP | {"#"}
+
+
+def _end(query: str, i: int, stop: frozenset[str]) -> int:
+    """The offset of the first space or `stop` character at or after i."""
+    n = len(query)
+    while i < n and query[i] not in stop and not query[i].isspace():
+        i += 1
+    return i
 
 
 def _weight(query: str, i: int) -> tuple[_Token, int]:
     """The "^w" starting at query[i] (the caret), and the offset after it."""
-    j = i + 1
-    while j < len(query) and query[j] not in _NUMBER_END:
-        j += 1
+    j = _end(query, i + 1, _NUMBER_END)
     text = query[i + 1 : j]
     try:
         value = float(text)
@@ -174,18 +193,18 @@ def _tokens(query: str) -> list[_Token]:
                 i += 1
                 if i >= n or query[i].isspace() or query[i] in "()":
                     raise QuerySyntaxError(query, i, 'expected a word or a "phrase" after "="')
-            if query[i] == '"':
-                close = query.find('"', i + 1)
+            if query[i] in QUOTES:
+                close = next((j for j in range(i + 1, n) if query[j] in QUOTES), -1)
                 if close < 0:
+                    quote = '"' if query[i] == '"' else "quote"
+                    where = _col(query, i)
                     raise QuerySyntaxError(
-                        query, n, f'expected a closing " for the phrase opened at {_col(query, i)}'
+                        query, n, f"expected a closing {quote} for the phrase opened at {where}"
                     )
                 out.append(_Token("PHRASE", start, query[i + 1 : close], exact))
                 i = close + 1
                 continue
-            j = i
-            while j < n and query[j] not in _STOP:
-                j += 1
+            j = _end(query, i, _STOP)
             word = query[i:j]
             field, colon, _ = word.partition(":")
             if colon and field.isalpha() and not exact:
@@ -220,7 +239,11 @@ _OPERAND = 'a term, a "phrase", NOT or "("'
 
 
 def literal(text: str) -> Term:
-    """A word or phrase taken as written, no operators: the `any`/`all`/`none` lists."""
+    """A word or phrase taken as written, no operators: the `any`/`all`/`none` lists.
+    Quotes around the whole of it are the phrase's, as they would be in a query."""
+    text = text.strip()
+    if len(text) > 1 and text[0] in QUOTES and text[-1] in QUOTES:
+        text = text[1:-1]
     folded = fold(text)
     found = words(folded)
     if not found:
@@ -286,7 +309,13 @@ class _Parser:
         token = self.peek()
         if token.kind == "NOT":
             self.take()
-            return Not(self.unary(field, "NOT"))
+            # NOTs nest as deeply as parentheses do: both count against MAX_DEPTH.
+            self.depth += 1
+            if self.depth > MAX_DEPTH:
+                raise QuerySyntaxError(self.query, token.offset, "NOT nested too deeply")
+            node = Not(self.unary(field, "NOT"))
+            self.depth -= 1
+            return node
         return self.primary(field, after)
 
     def primary(self, field: str | None, after: str | None) -> Node:

@@ -1,6 +1,7 @@
 """Text folding and word variants shared by queries and the documents they search.
 
-Both sides go through `fold`, so case, accents and markup never decide a match.
+Both sides go through `textfold.match_fold`, so case, accents and markup never
+decide a match.
 A word is a maximal run of `\\w` characters of the folded text: testing a word
 against a document's set of words is exactly a match at word boundaries.
 """
@@ -34,7 +35,9 @@ def variants(word: str) -> frozenset[str]:
     if len(word) < 3 or not word.isalpha():
         return frozenset(out)
     plural = word.endswith("s") and not word.endswith(("ss", "us", "is", "ics"))
-    if plural and word not in _NOT_PLURAL:
+    if plural and word in _NOT_PLURAL:
+        out.add(word + "es")  # `gas` finds "gases", `lens` "lenses"
+    elif plural:
         if word.endswith("ies") and len(word) > 4:
             out.add(word[:-3] + "y")
         out.add(word[:-1])

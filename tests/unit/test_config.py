@@ -114,6 +114,20 @@ def test_relative_paths_follow_the_config_file_not_the_cwd(
         ("[topics.t]\nquery = 'oil AND'\n", "topics.t.query: column 8: expected a term"),
         ("[topics.t]\nexclude = ['(a', 'ok']\n", 'topics.t.exclude[0]: column 3: expected ")"'),
         ("[topics.t]\nany = ['+']\n", "topics.t.any[0]: expected letters or digits"),
+        # Items keep their own index whatever came before them; positions are in
+        # the value as written (leading spaces and lines count).
+        ("[topics.t]\nexclude = [5, '', '(palm']\n", "topics.t.exclude[2]: column 6: expected"),
+        ("[topics.t]\ndemote = ['', 'a)']\nmin_score = 1\nquery = 'a'\n", "demote[1]: column 2"),
+        ("[topics.t]\nnone = ['', 'ok', '***']\n", "topics.t.none[2]: expected letters"),
+        ("[topics.t]\nany = [1, 'x']\nsources = ['', 'ghost']\n", "topics.t.sources[1]: no source"),
+        ("[topics.t]\nany = ['x']\ntags = [1, 'ghost']\n", "topics.t.tags[1]: no source has"),
+        ("[topics.t]\nformats = ['', 'pdf']\n", "topics.t.formats[1]: expected one of"),
+        ("[topics.t]\nquery = '   oil)'\n", "topics.t.query: column 7: expected AND, OR"),
+        ("[topics.t]\nquery = 'NOT palm'\nmin_score = 1\n", "topics.t.min_score: the query has"),
+        (
+            '[topics.t]\nquery = """\n    oil OR\n    (OPEC OR Brent\n    """\n',
+            'topics.t.query: line 3, column 5: expected ")" to close the "(" at line 2, column 5',
+        ),
         ("[topics.t]\nmin_age = 'soon'\n", "topics.t.min_age: expected seconds"),
         ("[topics.t]\nexplain_matches = 1\n", "topics.t.explain_matches: expected bool"),
         ("[[topics.t.examples]]\ntext = 'x'\n", "topics.t.examples[0].title: missing"),

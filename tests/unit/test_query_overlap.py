@@ -45,3 +45,33 @@ def test_what_the_warning_is_about_one_mention_scores_for_both() -> None:
     one = score(query.compile_query("refinery"), doc)
     assert [p.label for p in both.parts] == ["refinery", "refiner*"]
     assert both.total == pytest.approx(2 * one.total)
+
+
+def brute_force(node: query.Node) -> list[tuple[str, str]]:
+    """Every pair tried, as overlapping did before it indexed the terms."""
+    single = list(dict.fromkeys(t for t in query.terms(node) if len(t.words) == 1))
+    found = []
+    for i, a in enumerate(single):
+        for b in single[i + 1 :]:
+            if any(pair == (a, b) for pair in overlapping(query.Or((a, b)))):
+                found.append((a.label, b.label))
+    return found
+
+
+def test_the_index_finds_what_trying_every_pair_finds() -> None:
+    text = (
+        "oil OR oils OR oilfield* OR oilf* OR =oil OR title:oilfield OR source:oil OR soy* "
+        "OR soybean OR soybeans OR so* OR refin* OR refinery OR refineries OR =refiner OR gas "
+        "OR gases OR ga* OR tax OR taxes OR tax* OR title:tax*"
+    )
+    node = query.parse(text)
+    assert pairs(text) == brute_force(node)
+
+
+@pytest.mark.timeout(10)
+def test_thousands_of_terms_are_checked_without_trying_every_pair() -> None:
+    words = ["".join(chr(97 + i // 26**k % 26) for k in range(4)) for i in range(20_000)]
+    assert pairs(" OR ".join([*words, "baaa*", "caaas"])) == [
+        ("baaa", "baaa*"),
+        ("caaa", "caaas"),
+    ]
