@@ -153,10 +153,10 @@ def render_verdict(verdict: Verdict) -> list[str]:
     lines = [head]
     if verdict.note:
         lines.append(f"  {verdict.note}")
-    if verdict.entry is not None:
-        lines.append(f"  judged on entry {verdict.entry.id} ({verdict.entry.source_id})")
     if verdict.uid is not None:
         lines.append(f"  cluster = false: exact duplicates only, published as {verdict.uid}")
+    if verdict.entry is not None:
+        lines.append(f"  judged on entry {verdict.entry.id} ({verdict.entry.source_id})")
         if verdict.score is not None:
             lines.append(f"  {render_score(verdict.score, verdict.min_score)}")
         if verdict.query is None:

@@ -356,9 +356,15 @@ def test_preview_and_explain_agree_with_publishing_whether_topics_cluster_or_not
             assert (outcome == "MATCHED") == (uid in feeds[slug]), (ref, slug, run.stdout)
             if ref in feeds[slug]:
                 assert (outcome, uid) == ("MATCHED", ref), (ref, slug, run.stdout)
-    s3 = explained(aggregator("explain", COPIES["s3"].link, "--config", str(config),
-                              cwd=tmp_path).stdout)  # fmt: skip
-    assert s3["sharara"][0] == "NO MATCH" and s3["sharara-c"][0] == "MATCHED"
+    out = aggregator("explain", COPIES["s3"].link, "--config", str(config), cwd=tmp_path).stdout
+    assert explained(out)["sharara"][0] == "NO MATCH"
+    # Clustering, s4's copy carries the story; not, s3's own group is judged and fails.
+    tree = r"  judged on entry \d+ \({}\)\n  query:\n    \[{}\] Sharara$"
+    assert re.search(r"^sharara-c \(sharara-c\): MATCHED - matched: Sharara\n"
+                     + tree.format("s4", "x"), out, re.M)  # fmt: skip
+    apart = r"  cluster = false: exact duplicates only, published as urn:uuid:\S+\n"
+    assert re.search(r"^sharara \(sharara\): NO MATCH\n" + apart + tree.format("s[35]", " "),
+                     out, re.M)  # fmt: skip
 
 
 def test_an_archive_page_of_a_topic_that_does_not_cluster_is_rewritten_alike(
