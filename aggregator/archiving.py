@@ -164,9 +164,8 @@ def archive_topics(
                 # write, or a format added to the topic since.
                 for number in publish.incomplete_archives(topic, count, out):
                     ids = store.archive_page(slug, number)
-                    found = curate.assemble(
-                        matcher, store.story_entries(sid for _, sid in ids), sources=infos
-                    )
+                    entries = store.stories_of({sid for _, sid in ids}, clustered=topic.cluster)
+                    found = curate.assemble(matcher, entries, sources=infos)
                     stories = [found[uid] for uid, _ in ids if uid in found]
                     publish.publish_archive(topic, number, stories, output_dir=out,
                                             base_url=base, batch=batch)  # fmt: skip

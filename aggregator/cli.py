@@ -298,10 +298,14 @@ def topics_preview(
 
     def work(store: Store) -> tuple[list[Story], list[Story], dict[str, curate.SourceInfo]]:
         infos = source_infos(cfg, store)
-        found = curate.select(matcher, store.stories(), now=now, sources=infos)
-        feed = curate.select(
-            curate.compile_topic(topic, cfg.sources), store.stories(), now=now, sources=infos
+        # Grouped as publishing groups the topic: whole stories, or exact duplicates.
+        found = curate.select(
+            matcher, store.stories(clustered=topic.cluster), now=now, sources=infos
         )
+        feed = curate.select(
+            curate.compile_topic(topic, cfg.sources), store.stories(clustered=topic.cluster),
+            now=now, sources=infos,
+        )  # fmt: skip
         return found, feed, infos
 
     found, feed, infos = _with_store(cfg, work)
@@ -342,11 +346,18 @@ def explain(config_path: Path, entry: str) -> None:
         matchers = [curate.compile_topic(t, cfg.sources) for t in cfg.topics.values()]
         out = []
         titles = {sid: info.title for sid, info in infos.items()}
+        apart = not all(t.cluster for t in cfg.topics.values())
         for found in _find_entries(store, entry):
             members = store.story_members(found.story_id)
-            verdict_list = verdicts.explain_story(matchers, members, now=now, sources=infos)
-            sections = explain_sections(members, verdict_list, infos)
-            sections.append(("Story", explain_story.story_lines(store, found, titles)))
+            verdict_list = verdicts.explain_story(
+                matchers, members, entry=found, now=now, sources=infos
+            )
+            # Topics with cluster = false publish the entry's exact duplicates apart.
+            exact = curate.exact_group(members, found)[0]
+            apart_uid = curate.story_uid(exact) if apart and exact.id != found.story_id else None
+            sections = explain_sections(members, verdict_list, infos, apart_uid)
+            lines = explain_story.story_lines(store, found, titles, apart=apart)
+            sections.append(("Story", lines))
             out.append(sections)
         return out
 
@@ -369,7 +380,7 @@ def _find_entries(store: Store, ref: str) -> list[StoredEntry]:
     if ref.isdigit():
         found = store.find_entries(entry_id=int(ref))
     elif ref.startswith("urn:uuid:"):
-        found = [f for f in store.story_founders() if curate.story_uid(f) == ref]
+        found = [f for f in store.founders() if curate.story_uid(f) == ref]
     else:
         found = store.find_entries(link=ref)
         canonical = dedup.canonical_url(ref)
@@ -385,12 +396,17 @@ def explain_sections(
     members: list[StoredEntry],
     verdict_list: list[verdicts.Verdict],
     infos: dict[str, curate.SourceInfo],
+    apart_uid: str | None = None,
 ) -> list[tuple[str, list[str]]]:
-    """`explain` output as (heading, lines) sections, so more can be added."""
+    """`explain` output as (heading, lines) sections, so more can be added.
+    `apart_uid`: the id topics with cluster = false publish the entry under."""
     founder = members[0]
+    uid = curate.story_uid(founder)
+    if apart_uid is not None:
+        uid += f" (topics that cluster); {apart_uid} (topics with cluster = false)"
     entry_lines = [
         f"title: {founder.title}",
-        f"published id: {curate.story_uid(founder)}",
+        f"published id: {uid}",
         f"first seen: {founder.first_seen.isoformat()}  sorted by: {founder.sort_date.isoformat()}",
     ]
     for m in members:

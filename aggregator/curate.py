@@ -192,10 +192,9 @@ def select_all(
     """
     out: dict[str, list[Story]] = {m.topic.slug: [] for m in matchers}
     open_ = list(matchers)
-    for _, group in itertools.groupby(entries, key=_group_key(clustered)):
+    for members in groups(entries, clustered=clustered):
         if not open_:
             break  # every topic is full or past its max_age
-        members = list(group)
         founder = members[0]
         docs: dict[int, Document] = {}
         for matcher in list(open_):
@@ -241,8 +240,8 @@ def walk_unarchived(
     stories; it is asked once per WALK_CHUNK stories, so neither the walk nor the
     archive is ever held whole.
     """
-    groups = (list(group) for _, group in itertools.groupby(entries, key=_group_key(clustered)))
-    while chunk := list(itertools.islice(groups, WALK_CHUNK)):
+    grouped = groups(entries, clustered=clustered)
+    while chunk := list(itertools.islice(grouped, WALK_CHUNK)):
         ids = {member.story_id for members in chunk for member in members}
         done = {m.topic.slug: archived(m.topic.slug, ids) for m in matchers}
         for members in chunk:
@@ -267,23 +266,44 @@ def assemble(
     """Stories by uid, matching or not: a story archived under the topic stays
     in its archive after the topic's rules change."""
     out: dict[str, Story] = {}
-    for _, group in itertools.groupby(entries, key=_group_key(matcher.topic.cluster)):
-        members = list(group)
+    for members in groups(entries, clustered=matcher.topic.cluster):
         founder = members[0]
         entry, terms = _first_match(matcher, members, {}, sources) or (founder, ())
         out[story_uid(founder)] = _story(founder, entry, members, terms, sources)
     return out
 
 
-def _group_key(clustered: bool) -> Callable[[StoredEntry], int]:
-    return _story_key if clustered else _exact_key
+def groups(entries: Iterable[StoredEntry], *, clustered: bool) -> Iterator[list[StoredEntry]]:
+    """The stories (or, not `clustered`, the exact-duplicate groups) of entries
+    that come grouped that way: Store.stories(clustered=clustered).
+
+    Raises ValueError when a group does not start with its founder: the entries
+    were grouped the other way, and publishing would not see these groups.
+    """
+    key = _story_key if clustered else exact_key
+    for group_id, group in itertools.groupby(entries, key=key):
+        members = list(group)
+        if members[0].id != group_id:
+            kind = "story" if clustered else "exact-duplicate group"
+            raise ValueError(
+                f"entry {members[0].id} does not start its {kind} #{group_id}: "
+                f"entries must come from Store.stories(clustered={clustered})"
+            )
+        yield members
+
+
+def exact_group(members: Iterable[StoredEntry], entry: StoredEntry) -> list[StoredEntry]:
+    """The members that are exact duplicates of `entry` (same URL or text), first
+    seen first: what a topic with cluster = false publishes as one story."""
+    return [m for m in members if exact_key(m) == exact_key(entry)]
 
 
 def _story_key(entry: StoredEntry) -> int:
     return entry.story_id
 
 
-def _exact_key(entry: StoredEntry) -> int:
+def exact_key(entry: StoredEntry) -> int:
+    """The id of the first stored exact duplicate of the entry (maybe itself)."""
     return entry.exact_id if entry.exact_id is not None else entry.id
 
 

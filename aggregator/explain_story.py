@@ -18,8 +18,12 @@ _REASONS = {
 }
 
 
-def story_lines(store: Store, entry: StoredEntry, titles: Mapping[str, str]) -> list[str]:
-    """The story section for one entry, as lines of text."""
+def story_lines(
+    store: Store, entry: StoredEntry, titles: Mapping[str, str], *, apart: bool = False
+) -> list[str]:
+    """The story section for one entry, as lines of text. `apart`: some topic
+    has cluster = false, so a member that starts its own exact-duplicate group
+    is published apart there, under its own id."""
     members = store.story_membership(entry.id)
     founder = members[0].entry
     lines = [
@@ -33,7 +37,15 @@ def story_lines(store: Store, entry: StoredEntry, titles: Mapping[str, str]) -> 
         if member.entry.link:
             lines.append(f"     {member.entry.link}")
         lines.append(f"     {reason(member)}")
+        if apart and member.entry.id != founder.id and _starts_exact_group(member.entry):
+            uid = curate.story_uid(member.entry)
+            lines.append(f"     topics with cluster = false publish it apart, as {uid}")
     return lines
+
+
+def _starts_exact_group(entry: StoredEntry) -> bool:
+    """Joined by similarity, not as an exact duplicate of an earlier member."""
+    return curate.exact_key(entry) == entry.id
 
 
 def reason(member: Member) -> str:

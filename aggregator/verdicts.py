@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from aggregator import query
+from aggregator import curate, query
 from aggregator.config import TopicExample
 from aggregator.curate import SourceInfo, TopicMatcher, document, example_document
 from aggregator.models import StoredEntry
@@ -42,6 +42,9 @@ class Verdict:
     score: Score | None = None  # for a topic with min_score whose query matched
 
     min_score: float | None = None
+    # A topic with cluster = false publishes the entry's exact duplicates apart
+    # from the rest of its story, under this id (None: the story's id applies).
+    uid: str | None = None
 
     @property
     def selected(self) -> bool:
@@ -61,51 +64,63 @@ def explain_story(
     matchers: Sequence[TopicMatcher],
     members: Sequence[StoredEntry],
     *,
+    entry: StoredEntry,
     now: datetime,
     sources: Mapping[str, SourceInfo],
 ) -> list[Verdict]:
-    """For every topic: did it take this story, through which member and terms,
-    or what kept it out. Mirrors curate.select, which publishes the first
-    in-scope member that matches."""
-    founder = members[0]
+    """For every topic: did it take `entry`'s story (`members`, first seen first),
+    through which member and terms, or what kept it out. Mirrors curate.select,
+    which publishes the first in-scope member that matches; a topic with cluster
+    = false judges only the entry's exact duplicates, as publishing groups them."""
     docs = {m.id: document(m, sources.get(m.source_id)) for m in members}
+    exact = curate.exact_group(members, entry)
     verdicts: list[Verdict] = []
     for matcher in matchers:
-        topic = matcher.topic
-        in_scope = [m for m in members if matcher.in_scope(m.source_id)]
-        if not in_scope:
-            scope = ", ".join(sorted(matcher.scope or ())) or "none"
-            verdicts.append(
-                Verdict(topic.slug, topic.title, OUT_OF_SCOPE, note=f"sources in scope: {scope}")
-            )
-            continue
-        first: Verdict | None = None
-        chosen: Verdict | None = None
-        for member in in_scope:
-            doc = docs[member.id]
-            tree, blocked = _judge(matcher, doc)
-            hit = tree is None or tree.matched
-            score = matcher.score(doc) if hit else None
-            outcome = _outcome(matcher, hit, blocked, score)
-            terms = matcher.query.matched(doc) if matcher.query and hit else ()
-            verdict = Verdict(
-                topic.slug, topic.title, outcome, member, terms, tree, tuple(blocked),
-                score=score, min_score=topic.min_score,
-            )  # fmt: skip
-            first = first or verdict
-            if outcome == MATCHED:
-                chosen = verdict
-                break
-            if outcome != NO_MATCH and first.outcome == NO_MATCH:
-                first = verdict
-        assert first is not None  # in_scope is not empty
-        verdict = chosen or first
-        if verdict.selected and topic.max_age and founder.sort_date < now - topic.max_age:
-            verdict = _replace(verdict, TOO_OLD, f"first seen before max_age ({topic.max_age})")
-        elif verdict.selected and topic.min_age and founder.sort_date > now - topic.min_age:
-            verdict = _replace(verdict, TOO_NEW, f"younger than min_age ({topic.min_age})")
-        verdicts.append(verdict)
+        if matcher.topic.cluster:
+            verdicts.append(_judge_group(matcher, members, docs, now))
+        else:
+            verdict = _judge_group(matcher, exact, docs, now)
+            verdicts.append(dataclasses.replace(verdict, uid=curate.story_uid(exact[0])))
     return verdicts
+
+
+def _judge_group(
+    matcher: TopicMatcher, group: Sequence[StoredEntry], docs: Mapping[int, Document],
+    now: datetime,
+) -> Verdict:  # fmt: skip
+    """One topic's verdict on one story as the topic groups it (`group`, founder first)."""
+    topic = matcher.topic
+    founder = group[0]
+    in_scope = [m for m in group if matcher.in_scope(m.source_id)]
+    if not in_scope:
+        scope = ", ".join(sorted(matcher.scope or ())) or "none"
+        return Verdict(topic.slug, topic.title, OUT_OF_SCOPE, note=f"sources in scope: {scope}")
+    first: Verdict | None = None
+    chosen: Verdict | None = None
+    for member in in_scope:
+        doc = docs[member.id]
+        tree, blocked = _judge(matcher, doc)
+        hit = tree is None or tree.matched
+        score = matcher.score(doc) if hit else None
+        outcome = _outcome(matcher, hit, blocked, score)
+        terms = matcher.query.matched(doc) if matcher.query and hit else ()
+        verdict = Verdict(
+            topic.slug, topic.title, outcome, member, terms, tree, tuple(blocked),
+            score=score, min_score=topic.min_score,
+        )  # fmt: skip
+        first = first or verdict
+        if outcome == MATCHED:
+            chosen = verdict
+            break
+        if outcome != NO_MATCH and first.outcome == NO_MATCH:
+            first = verdict
+    assert first is not None  # in_scope is not empty
+    verdict = chosen or first
+    if verdict.selected and topic.max_age and founder.sort_date < now - topic.max_age:
+        return _replace(verdict, TOO_OLD, f"first seen before max_age ({topic.max_age})")
+    if verdict.selected and topic.min_age and founder.sort_date > now - topic.min_age:
+        return _replace(verdict, TOO_NEW, f"younger than min_age ({topic.min_age})")
+    return verdict
 
 
 def _outcome(
@@ -138,6 +153,8 @@ def render_verdict(verdict: Verdict) -> list[str]:
     lines = [head]
     if verdict.note:
         lines.append(f"  {verdict.note}")
+    if verdict.uid is not None:
+        lines.append(f"  cluster = false: exact duplicates only, published as {verdict.uid}")
     if verdict.entry is not None:
         lines.append(f"  judged on entry {verdict.entry.id} ({verdict.entry.source_id})")
         if verdict.score is not None:

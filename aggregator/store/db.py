@@ -476,11 +476,14 @@ class Store(HistoryMixin, TopicStateMixin):
             )
             return [_entry(row) for row in rows]
 
-    def story_founders(self) -> Iterator[StoredEntry]:
-        """The first entry of every story (its published id derives from it)."""
+    def founders(self) -> Iterator[StoredEntry]:
+        """The first entry of every story and of every exact-duplicate group: the
+        published ids derive from them (a topic with cluster = false publishes
+        each exact group apart)."""
         with self._guard():
             cursor = self._conn.execute(
-                f"SELECT {_ENTRY_COLUMNS} FROM entries e WHERE e.story_id = e.id ORDER BY e.id"  # noqa: S608
+                f"SELECT {_ENTRY_COLUMNS} FROM entries e "  # noqa: S608
+                "WHERE e.story_id = e.id OR e.exact_id = e.id ORDER BY e.id"
             )
             for row in cursor:
                 yield _entry(row)

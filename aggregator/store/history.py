@@ -4,10 +4,9 @@ RFC 5005 archive page, and what retention deleted (tombstones)."""
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 
-from aggregator.models import StoredEntry
 from aggregator.store.base import StoreParts
 
 # Bound parameters per statement stay well under SQLite's limit.
@@ -55,14 +54,6 @@ class HistoryMixin(StoreParts):
                 (topic, number),
             )
             return [(row[0], row[1]) for row in rows]
-
-    def story_entries(self, story_ids: Iterable[int]) -> Iterator[StoredEntry]:
-        """The entries of the given stories, grouped like Store.stories()."""
-        ids = sorted(set(story_ids))
-        for start in range(0, len(ids), _CHUNK):
-            chunk = ids[start : start + _CHUNK]
-            marks = ",".join("?" * len(chunk))
-            yield from self._entries_where(f"s.id IN ({marks})", chunk)
 
     # -- retention -------------------------------------------------------
 

@@ -266,3 +266,117 @@ def test_check_warns_about_terms_of_a_scored_query_that_count_the_same_words(
     write_config(config, "https://w.example/feed", "[topics.oil]\nquery = 'refinery OR refiner*'\n")
     quiet = aggregator("check", "--config", str(config), cwd=tmp_path)
     assert quiet.returncode == 0 and quiet.stderr == ""
+
+
+# One wire story from three sources: s5 has s3's URL (an exact duplicate), s4 a
+# longer headline and one more word (joined by similar text only).
+LEAD = (
+    "Libya's National Oil Corporation said on Monday that production at the country's "
+    "largest oilfield{} had resumed after a two-week shutdown caused by protesters who "
+    "blocked the pipeline valves near the southern town of Ubari, adding that output was "
+    "expected to reach normal levels within days, while engineers inspected the damaged "
+    "equipment and security forces guarded the site against new protests."
+)
+HEADLINE = "Libya's largest oilfield restarts after shutdown"
+COPIES = {
+    "s3": Item("c1", HEADLINE, "https://s3.example/c1", NOW - HOUR, LEAD.format("")),
+    "s4": Item("d1", HEADLINE + ", NOC says", "https://s4.example/d1", NOW - HOUR,
+               LEAD.format(", Sharara,")),
+    "s5": Item("e1", HEADLINE, "https://s3.example/c1", NOW - HOUR, LEAD.format("")),
+}  # fmt: skip
+# The same two queries clustering and not.
+SPLIT_TOPICS = {
+    "field": ("oilfield", False),
+    "sharara": ("Sharara", False),
+    "field-c": ("oilfield", True),
+    "sharara-c": ("Sharara", True),
+}
+
+
+def published_ids(tmp_path: Path, slug: str) -> list[str]:
+    doc = feedparser.parse((tmp_path / "feeds" / f"{slug}.atom").read_bytes())
+    return [e.id for e in doc.entries]
+
+
+def explained(out: str) -> dict[str, tuple[str, str]]:
+    """`explain` output -> {topic: (outcome, the id it publishes the story under)}."""
+    story_uid = re.search(r"^published id: (urn:uuid:\S+)", out, re.M)
+    assert story_uid, out
+    topics = out.split("== Topics ==\n", 1)[1].split("== Story ==", 1)[0]
+    found: dict[str, tuple[str, str]] = {}
+    for block in re.split(r"\n(?=\S)", topics.strip()):
+        head = re.match(r"(\S+) \(.*?\): ([A-Z ]+?)(?: - |$)", block, re.M)
+        apart = re.search(r"published as (urn:uuid:\S+)", block)
+        assert head, block
+        found[head[1]] = (head[2], apart[1] if apart else story_uid[1])
+    return found
+
+
+def split_story(tmp_path: Path, server: LoopbackServer, topics_: str) -> Path:
+    """COPIES stored and published for `topics_` (TOML); the config's path."""
+    config = tmp_path / "config.toml"
+    text = "[aggregator]\nallow_private_addresses = true\n"
+    for sid, item in COPIES.items():
+        server.route(f"/{sid}.xml", rss(sid, f"https://{sid}.example/", [item]))
+        text += f'[sources.{sid}]\nurl = "{server.url(f"/{sid}.xml")}"\n'
+    config.write_text(text + topics_, encoding="utf-8")
+    done = aggregator("update", "--config", str(config), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    return config
+
+
+def test_preview_and_explain_agree_with_publishing_whether_topics_cluster_or_not(
+    tmp_path: Path, server: LoopbackServer
+) -> None:
+    config = split_story(tmp_path, server, "".join(
+        f'[topics.{slug}]\nquery = "{text}"\ncluster = {str(cluster).lower()}\n'
+        for slug, (text, cluster) in SPLIT_TOPICS.items()
+    ))  # fmt: skip
+    feeds = {slug: published_ids(tmp_path, slug) for slug in SPLIT_TOPICS}
+    # The setup: one story, published apart as two items where the topic does not cluster.
+    assert {slug: len(ids) for slug, ids in feeds.items()} == {
+        "field": 2, "sharara": 1, "field-c": 1, "sharara-c": 1
+    }  # fmt: skip
+
+    for slug, ids in feeds.items():
+        preview = aggregator("topics", "preview", slug, "--config", str(config), cwd=tmp_path)
+        assert preview.returncode == 0, preview.stderr
+        n = len(ids)
+        assert f"{slug}: {n} stories in the last 4 weeks; the feed would publish {n} " in (
+            preview.stdout
+        )
+
+    # Every copy, by its link, and every published id: a topic takes the story
+    # exactly when the feed holds the id explain gives for it.
+    refs = [item.link for item in COPIES.values()] + [uid for ids in feeds.values() for uid in ids]
+    for ref in refs:
+        run = aggregator("explain", ref, "--config", str(config), cwd=tmp_path)
+        assert run.returncode == 0, (ref, run.stderr)
+        for slug, (outcome, uid) in explained(run.stdout).items():
+            assert (outcome == "MATCHED") == (uid in feeds[slug]), (ref, slug, run.stdout)
+            if ref in feeds[slug]:
+                assert (outcome, uid) == ("MATCHED", ref), (ref, slug, run.stdout)
+    out = aggregator("explain", COPIES["s3"].link, "--config", str(config), cwd=tmp_path).stdout
+    assert explained(out)["sharara"][0] == "NO MATCH"
+    # Clustering, s4's copy carries the story; not, s3's own group is judged and fails.
+    tree = r"  judged on entry \d+ \({}\)\n  query:\n    \[{}\] Sharara$"
+    assert re.search(r"^sharara-c \(sharara-c\): MATCHED - matched: Sharara\n"
+                     + tree.format("s4", "x"), out, re.M)  # fmt: skip
+    apart = r"  cluster = false: exact duplicates only, published as urn:uuid:\S+\n"
+    assert re.search(r"^sharara \(sharara\): NO MATCH\n" + apart + tree.format("s[35]", " "),
+                     out, re.M)  # fmt: skip
+
+
+def test_an_archive_page_of_a_topic_that_does_not_cluster_is_rewritten_alike(
+    tmp_path: Path, server: LoopbackServer
+) -> None:
+    # max_items 1: the older of the topic's two items (s3's, crediting s5) is archived.
+    topic_ = '[topics.t]\nquery = "oilfield"\ncluster = false\nmax_items = 1\n'
+    config = split_story(tmp_path, server, topic_)
+    page = tmp_path / "feeds" / "t" / "archive" / "1.atom"
+    original = page.read_bytes()
+    assert original.count(b"<entry>") == 1 and b"s5" in original
+    page.unlink()
+    done = aggregator("publish", "--config", str(config), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert page.read_bytes() == original

@@ -163,7 +163,7 @@ def test_explain_and_examples_report_the_score() -> None:
     assert verdicts.render_score(low.score, 4) == "score 0.0 = oil 3.0 - notes 3.0 (min_score 4)"
 
     entry = stored(1, title="Oil firm sells notes")
-    [verdict] = verdicts.explain_story([matcher], [entry], now=T0, sources={})
+    [verdict] = verdicts.explain_story([matcher], [entry], entry=entry, now=T0, sources={})
     assert verdict.outcome == verdicts.LOW_SCORE
     lines = verdicts.render_verdict(verdict)
     assert lines[0] == "oil (Oil): SCORE TOO LOW - matched: oil"

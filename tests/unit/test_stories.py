@@ -263,6 +263,22 @@ def test_a_topic_that_does_not_cluster_publishes_similar_members_apart(store: St
     assert clustered[0][0] in {uid for uid, _, _ in apart}
 
 
+def test_entries_grouped_the_other_way_are_refused_not_miscounted(store: Store) -> None:
+    # a and its exact copy c, with b joined between them by similar text only.
+    put(store, "a", [entry("a1", "Libya oil output hits 11-year high", summary=WIRE_LEAD,
+                           link="https://wire.example/1")])  # fmt: skip
+    put(store, "b", [entry("b1", "Libyan crude production climbs to highest since 2013",
+                           summary=WIRE_LEAD)], hours=1)  # fmt: skip
+    put(store, "c", [entry("c1", "Copy", link="https://wire.example/1")], hours=2)
+    now = T0 + timedelta(hours=3)
+    for cluster in (True, False):
+        matcher = curate.compile_topic(topic(cluster=cluster), SOURCES)
+        right = curate.select(matcher, store.stories(clustered=cluster), now=now, sources={})
+        assert len(right) == (1 if cluster else 2)
+        with pytest.raises(ValueError, match=f"Store.stories\\(clustered={cluster}\\)"):
+            curate.select(matcher, store.stories(clustered=not cluster), now=now, sources={})
+
+
 # -- the index ----------------------------------------------------------------
 
 

@@ -18,7 +18,7 @@ INFOS = {"a": curate.SourceInfo("Alpha", None), "b": curate.SourceInfo("Beta", N
 
 def explain(*topics_: TopicConfig, members: list[StoredEntry]) -> dict[str, verdicts.Verdict]:
     matchers = [curate.compile_topic(t, SOURCES) for t in topics_]
-    found = verdicts.explain_story(matchers, members, now=T0, sources=INFOS)
+    found = verdicts.explain_story(matchers, members, entry=members[0], now=T0, sources=INFOS)
     return {v.slug: v for v in found}
 
 
