@@ -484,6 +484,14 @@ def _when(value: str | None) -> datetime | None:
 def backup(config_path: Path, target: Path) -> None:
     """Copy the database to TARGET consistently, even while the daemon runs."""
     cfg = _load(config_path)
+    database = cfg.settings.database
+    if not database.is_file():
+        # Opening it would create an empty database, and back that up.
+        click.echo(
+            f"error: database {database} does not exist (check `database` in {config_path})",
+            err=True,
+        )
+        raise SystemExit(1)
     _with_store(cfg, lambda store: store.backup(target))
     click.echo(f"database {cfg.settings.database} backed up to {target}")
 
