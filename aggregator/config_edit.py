@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import tomllib
+import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,14 +43,18 @@ def suggest_id(title: str | None, url: str, taken: Iterable[str]) -> str:
     """A source id from the feed's title (else its host) that is not taken yet."""
     used = {t.lower() for t in taken}
     host = (urlsplit(url).hostname or "source").removeprefix("www.")
-    base = _NOT_ID.sub("-", (title or "").lower()).strip("-")[:48].strip("-")
-    if not base:
-        base = _NOT_ID.sub("-", host.lower()).strip("-")[:48].strip("-") or "source"
+    base = _slug(title or "") or _slug(host) or "source"
     candidate, n = base, 1
     while candidate.lower() in used:
         n += 1
         candidate = f"{base}-{n}"
     return candidate
+
+
+def _slug(text: str) -> str:
+    # Accents folded first: "Ünïcödé Ñews" is unicode-news, not n-c-d-ews.
+    folded = unicodedata.normalize("NFKD", text.casefold()).encode("ascii", "ignore").decode()
+    return _NOT_ID.sub("-", folded).strip("-")[:48].strip("-")
 
 
 def add_sources(

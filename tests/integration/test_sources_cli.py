@@ -212,6 +212,8 @@ def test_import_a_foreign_opml_with_folders(tmp_path: Path) -> None:
         'xmlUrl="https://libyaherald.example/feed/"/>'
         '<outline text="Bad" xmlUrl="javascript:alert(1)"/></outline>'
         '<outline text="Energy News" xmlUrl="https://energy.example/rss" category="/Energy/Oil"/>'
+        '<outline text="Ünïcödé Ñews" xmlUrl="https://unicode.example/rss"/>'
+        '<outline xmlUrl="file:///etc/passwd"/>'
         "</body></opml>",
         encoding="utf-8",
     )
@@ -219,11 +221,18 @@ def test_import_a_foreign_opml_with_folders(tmp_path: Path) -> None:
     done = aggregator("sources", "import", str(opml), "--tag", "imported",
                       "--config", str(config), cwd=tmp_path)  # fmt: skip
     assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == [
+        "skipped 'Bad': not an http:// or https:// URL: javascript:alert(1)",
+        "skipped an untitled outline: not an http:// or https:// URL: file:///etc/passwd",
+        f"imported 3 sources into {config}",
+    ]
     assert tomllib.loads(config.read_text())["sources"] == {
         "libya-herald": {"url": "https://libyaherald.example/feed/", "title": "Libya Herald",
                          "tags": ["middle-east", "imported"]},
         "energy-news": {"url": "https://energy.example/rss", "title": "Energy News",
                         "tags": ["energy", "oil", "imported"]},
+        "unicode-news": {"url": "https://unicode.example/rss", "title": "Ünïcödé Ñews",
+                         "tags": ["imported"]},
     }  # fmt: skip
 
     hostile = tmp_path / "bomb.opml"

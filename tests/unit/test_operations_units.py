@@ -154,6 +154,10 @@ def test_suggest_id() -> None:
     assert suggest_id("Libya Herald — English", "https://x.example/", []) == "libya-herald-english"
     assert suggest_id(None, "https://www.reuters.com/rss", ["reuters-com"]) == "reuters-com-2"
     assert suggest_id("!!!", "https://x.example/", []) == "x-example"
+    # Accents are folded rather than dropped (ids are permanent: only new ones change).
+    assert suggest_id("Ünïcödé Ñews", "https://x.example/", []) == "unicode-news"
+    assert suggest_id("Die Straße", "https://x.example/", []) == "die-strasse"
+    assert suggest_id("الأخبار", "https://www.aljazeera.net/", []) == "aljazeera-net"
 
 
 def test_cycle_and_topic_stats_and_backup(tmp_path: Path) -> None:
