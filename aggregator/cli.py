@@ -511,6 +511,14 @@ def _when(value: str | None) -> datetime | None:
 def backup(config_path: Path, target: Path) -> None:
     """Copy the database to TARGET consistently, even while the daemon runs."""
     cfg = _load(config_path)
+    database = cfg.settings.database
+    if not database.is_file():
+        # Opening it would create an empty database, and back that up.
+        click.echo(
+            f"error: database {database} does not exist (check `database` in {config_path})",
+            err=True,
+        )
+        raise SystemExit(1)
     _with_store(cfg, lambda store: store.backup(target))
     click.echo(f"database {cfg.settings.database} backed up to {target}")
 
@@ -716,14 +724,17 @@ def sources_import(config_path: Path, opml_file: IO[bytes], tags: tuple[str, ...
     """Add every feed of an OPML subscription list (no fetching; the daemon will)."""
     cfg = _load_or_default(config_path)
     try:
-        subscriptions = opml.read(opml_file.read())
+        outlines = opml.read(opml_file.read())
     except opml.OpmlError as exc:
         click.echo(f"error: {opml_file.name}: {exc}", err=True)
         raise SystemExit(2) from exc
+    for bad in outlines.rejected:
+        name = f"{bad.title!r}" if bad.title else "an untitled outline"
+        click.echo(f"skipped {name}: not an http:// or https:// URL: {bad.url}")
     known = {s.url for s in cfg.sources.values()}
     taken: list[str] = list(cfg.sources)
     new: list[NewSource] = []
-    for sub in subscriptions:
+    for sub in outlines.feeds:
         if sub.url in known:
             click.echo(f"skipped {sub.url}: already configured")
             continue

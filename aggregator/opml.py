@@ -34,8 +34,14 @@ class Subscription:
     id: str | None = None  # our own export names each source's id
 
 
-def read(data: bytes) -> list[Subscription]:
-    """Every feed outline (one with an http(s) xmlUrl), in document order; one per URL."""
+@dataclass(frozen=True, slots=True)
+class Outlines:
+    feeds: list[Subscription]  # in document order, one per URL
+    rejected: list[Subscription]  # an xmlUrl that is not http(s): for the user to hear of
+
+
+def read(data: bytes) -> Outlines:
+    """Every feed outline (one with an http(s) xmlUrl), and those with another URL."""
     if _ENTITY.search(data):
         raise OpmlError("entity declarations are not allowed in OPML")
     try:
@@ -48,19 +54,27 @@ def read(data: bytes) -> list[Subscription]:
     if body is None:
         raise OpmlError("no <body> element")
     found: dict[str, Subscription] = {}
-    _walk(body, (), found)
-    return list(found.values())
+    rejected: list[Subscription] = []
+    _walk(body, (), found, rejected)
+    return Outlines(list(found.values()), rejected)
 
 
-def _walk(node: ET.Element, folders: tuple[str, ...], found: dict[str, Subscription]) -> None:
+def _walk(
+    node: ET.Element,
+    folders: tuple[str, ...],
+    found: dict[str, Subscription],
+    rejected: list[Subscription],
+) -> None:
     for outline in node.findall("outline"):
         sid = (outline.get(ID_ATTRIBUTE) or "").strip() or None
         text = (outline.get("text") or "").strip()
         # Our export puts the id in `text` for an untitled source: not a title.
         name = (outline.get("title") or "").strip() or (text if text != sid else "") or None
         url = (outline.get("xmlUrl") or "").strip()
-        if url:
-            if is_http_url(url) and url not in found:
+        if url and not is_http_url(url):
+            rejected.append(Subscription(url=url, title=name, tags=(), id=sid))
+        elif url:
+            if url not in found:
                 categories = [
                     part
                     for category in (outline.get("category") or "").split(",")
@@ -72,7 +86,7 @@ def _walk(node: ET.Element, folders: tuple[str, ...], found: dict[str, Subscript
                 found[url] = Subscription(url=url, title=name, tags=tags, id=sid)
         else:
             folder = name or text
-            _walk(outline, (*folders, folder) if folder else folders, found)
+            _walk(outline, (*folders, folder) if folder else folders, found, rejected)
 
 
 def _tag(text: str) -> str:

@@ -568,6 +568,12 @@ class Store(HistoryMixin, TopicStateMixin):
     def backup(self, target: Path) -> None:
         """A consistent copy of the live database (SQLite's online backup API),
         safe while the daemon writes; written beside target, then renamed."""
+        if self._is_live_file(target):
+            # The rename would put a copy in place of the file the daemon writes.
+            raise StorageError(
+                f"cannot back up to {target}: that is the live database {self.path} "
+                "(or its -wal/-shm/-journal file); choose another path"
+            )
         tmp = target.with_name(f".{target.name}.backup-tmp")
         try:
             tmp.unlink(missing_ok=True)
@@ -582,6 +588,18 @@ class Store(HistoryMixin, TopicStateMixin):
             raise StorageError(f"cannot write backup {target}: {exc}") from exc
         finally:
             tmp.unlink(missing_ok=True)
+
+    def _is_live_file(self, target: Path) -> bool:
+        live = [self.path.with_name(self.path.name + s) for s in ("", "-wal", "-shm", "-journal")]
+        resolved = target.resolve()
+        for path in live:
+            if path.resolve() == resolved:
+                return True
+            # A hard link to the database has another name but is the same file.
+            with contextlib.suppress(OSError):
+                if path.samefile(target):
+                    return True
+        return False
 
 
 def _item_index(items: Mapping[str, KnownItem] | None) -> str | None:

@@ -100,6 +100,25 @@ def test_json_logs_and_backup(tmp_path: Path, server: LoopbackServer) -> None:
         copy.close()
 
 
+def test_backup_refuses_a_missing_database_and_the_live_one(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text('[aggregator]\ndatabase = "typo.sqlite"\n', encoding="utf-8")
+    target = tmp_path / "backup.sqlite"
+    missing = aggregator("backup", str(target), "--config", str(config), cwd=tmp_path)
+    assert missing.returncode == 1
+    assert f"database {tmp_path / 'typo.sqlite'} does not exist" in missing.stderr
+    assert not (tmp_path / "typo.sqlite").exists() and not target.exists()
+
+    with Store.open(tmp_path / "typo.sqlite"):
+        pass
+    (tmp_path / "link.sqlite").symlink_to(tmp_path / "typo.sqlite")
+    for live in ("typo.sqlite-wal", "link.sqlite"):
+        refused = aggregator("backup", live, "--config", str(config), cwd=tmp_path)
+        assert refused.returncode == 1 and "is the live database" in refused.stderr, live
+    with Store.open(tmp_path / "typo.sqlite") as store:
+        assert store.integrity_check() == ["ok"]
+
+
 class Clock:
     def __init__(self, now: datetime) -> None:
         self.now = now

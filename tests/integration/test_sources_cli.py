@@ -9,6 +9,7 @@ from pathlib import Path
 from tests.feeds import Item, atom, rss
 from tests.integration.test_cli import aggregator
 from tests.loopback import LoopbackServer
+from tests.unit.test_shipped_config import SHIPPED
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 
@@ -211,6 +212,8 @@ def test_import_a_foreign_opml_with_folders(tmp_path: Path) -> None:
         'xmlUrl="https://libyaherald.example/feed/"/>'
         '<outline text="Bad" xmlUrl="javascript:alert(1)"/></outline>'
         '<outline text="Energy News" xmlUrl="https://energy.example/rss" category="/Energy/Oil"/>'
+        '<outline text="Ünïcödé Ñews" xmlUrl="https://unicode.example/rss"/>'
+        '<outline xmlUrl="file:///etc/passwd"/>'
         "</body></opml>",
         encoding="utf-8",
     )
@@ -218,11 +221,18 @@ def test_import_a_foreign_opml_with_folders(tmp_path: Path) -> None:
     done = aggregator("sources", "import", str(opml), "--tag", "imported",
                       "--config", str(config), cwd=tmp_path)  # fmt: skip
     assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == [
+        "skipped 'Bad': not an http:// or https:// URL: javascript:alert(1)",
+        "skipped an untitled outline: not an http:// or https:// URL: file:///etc/passwd",
+        f"imported 3 sources into {config}",
+    ]
     assert tomllib.loads(config.read_text())["sources"] == {
         "libya-herald": {"url": "https://libyaherald.example/feed/", "title": "Libya Herald",
                          "tags": ["middle-east", "imported"]},
         "energy-news": {"url": "https://energy.example/rss", "title": "Energy News",
                         "tags": ["energy", "oil", "imported"]},
+        "unicode-news": {"url": "https://unicode.example/rss", "title": "Ünïcödé Ñews",
+                         "tags": ["imported"]},
     }  # fmt: skip
 
     hostile = tmp_path / "bomb.opml"
@@ -232,3 +242,81 @@ def test_import_a_foreign_opml_with_folders(tmp_path: Path) -> None:
     )
     refused = aggregator("sources", "import", str(hostile), "--config", str(config), cwd=tmp_path)
     assert refused.returncode == 2 and "entity declarations" in refused.stderr
+
+
+def shipped_copy(tmp_path: Path, extra: str = "") -> tuple[Path, str]:
+    """The shipped config.toml (plus `extra` at the bottom) in tmp_path, and its text."""
+    text = SHIPPED.read_text(encoding="utf-8") + extra
+    config = tmp_path / "config.toml"
+    config.write_text(text, encoding="utf-8")
+    return config, text
+
+
+def without(text: str, start: str, end: str) -> str:
+    """`text` less the part from `start` up to (not including) `end`."""
+    return text[: text.index(start)] + text[text.index(end) :]
+
+
+def test_remove_keeps_the_comments_that_head_what_follows(tmp_path: Path) -> None:
+    config, text = shipped_copy(tmp_path)
+    done = aggregator("sources", "remove", "libya-observer", "--config", str(config), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    # Its blank line and its own comments go; "# World and regional desks" stays.
+    expected = without(text, "[sources.libya-observer]", "# World and regional desks")
+    assert config.read_text(encoding="utf-8") == expected
+
+
+def test_edits_sources_split_by_other_tables(tmp_path: Path) -> None:
+    # A source added by hand at the bottom, after the topics.
+    mine = '\n[sources.mine]\nurl = "https://mine.example/feed"\n'
+    config, text = shipped_copy(tmp_path, mine)
+    removed = aggregator("sources", "remove", "libya-herald", "--config", str(config),
+                         cwd=tmp_path)  # fmt: skip
+    assert removed.returncode == 0, removed.stderr
+    text = without(text, "[sources.libya-herald]", "[sources.libya-review]")
+    assert config.read_text(encoding="utf-8") == text
+
+    opml = tmp_path / "one.opml"
+    opml.write_text(
+        '<opml><body><outline text="New" xmlUrl="https://new.example/rss"/></body></opml>',
+        encoding="utf-8",
+    )
+    imported = aggregator("sources", "import", str(opml), "--config", str(config), cwd=tmp_path)
+    assert imported.returncode == 0, imported.stderr
+    # After the last source in the file.
+    added = '\n[sources.new]\nurl = "https://new.example/rss"\ntitle = "New"\n'
+    assert config.read_text(encoding="utf-8") == text + added
+
+    again = aggregator("sources", "import", str(opml), "--config", str(config), cwd=tmp_path)
+    assert "already configured" in again.stdout
+    for sid in ("new", "mine"):
+        gone = aggregator("sources", "remove", sid, "--config", str(config), cwd=tmp_path)
+        assert gone.returncode == 0, gone.stderr
+    assert config.read_text(encoding="utf-8") == text.removesuffix(mine)
+
+
+def test_add_to_a_topic_that_selects_by_tags(tmp_path: Path, server: LoopbackServer) -> None:
+    config = setup(tmp_path, server)
+    by_tag = HAND_WRITTEN.replace('sources = ["alpha"]  # hand-picked', 'tags = ["news"]')
+    config.write_text(by_tag, encoding="utf-8")
+    done = aggregator("sources", "add", server.url("/rss.xml"), "--topic", "oil",
+                      "--config", str(config), cwd=tmp_path)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    # `sources` and `tags` add up: the topic draws from alpha (by tag) and the new source.
+    assert tomllib.loads(config.read_text())["topics"]["oil"] == {
+        "title": "Oil", "any": ["oil"], "tags": ["news"], "sources": ["beta-daily"],
+    }  # fmt: skip
+
+
+def test_edits_keep_crlf_newlines(tmp_path: Path, server: LoopbackServer) -> None:
+    config = setup(tmp_path, server)
+    original = HAND_WRITTEN.replace("\n", "\r\n").encode()
+    config.write_bytes(original)
+    added = aggregator("sources", "add", server.url("/rss.xml"), "--id", "beta",
+                       "--config", str(config), cwd=tmp_path)  # fmt: skip
+    assert added.returncode == 0, added.stderr
+    data = config.read_bytes()
+    assert b"[sources.beta]\r\n" in data and data.count(b"\n") == data.count(b"\r\n")
+    removed = aggregator("sources", "remove", "beta", "--config", str(config), cwd=tmp_path)
+    assert removed.returncode == 0, removed.stderr
+    assert config.read_bytes() == original

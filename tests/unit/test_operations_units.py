@@ -15,6 +15,7 @@ import pytest
 from aggregator import config
 from aggregator.clockjumps import is_due, tick_stalled
 from aggregator.config_edit import suggest_id
+from aggregator.errors import StorageError
 from aggregator.health import condition
 from aggregator.instancelock import AlreadyRunning, InstanceLock, lock_paths
 from aggregator.live_config import ConfigWatcher
@@ -166,6 +167,10 @@ def test_suggest_id() -> None:
     assert suggest_id("Libya Herald — English", "https://x.example/", []) == "libya-herald-english"
     assert suggest_id(None, "https://www.reuters.com/rss", ["reuters-com"]) == "reuters-com-2"
     assert suggest_id("!!!", "https://x.example/", []) == "x-example"
+    # Accents are folded rather than dropped (ids are permanent: only new ones change).
+    assert suggest_id("Ünïcödé Ñews", "https://x.example/", []) == "unicode-news"
+    assert suggest_id("Die Straße", "https://x.example/", []) == "die-strasse"
+    assert suggest_id("الأخبار", "https://www.aljazeera.net/", []) == "aljazeera-net"
 
 
 def test_cycle_and_topic_stats_and_backup(tmp_path: Path) -> None:
@@ -186,3 +191,15 @@ def test_cycle_and_topic_stats_and_backup(tmp_path: Path) -> None:
         assert copy.execute("SELECT slug FROM topic_stats").fetchall() == [("gas",)]
     finally:
         copy.close()
+
+
+def test_backup_refuses_the_live_database_files(tmp_path: Path) -> None:
+    live = tmp_path / "db.sqlite"
+    with Store.open(live) as store:
+        store.record_topics([TopicStats("oil", 4, T0, T0)])
+        (tmp_path / "hard.sqlite").hardlink_to(live)
+        for target in ("db.sqlite", "db.sqlite-wal", "db.sqlite-shm", "db.sqlite-journal",
+                       "hard.sqlite", "sub/../db.sqlite"):  # fmt: skip
+            with pytest.raises(StorageError, match="is the live database"):
+                store.backup(tmp_path / target)
+        assert list(store.topic_stats()) == ["oil"] and store.integrity_check() == ["ok"]
