@@ -199,6 +199,137 @@ def test_a_byte_order_mark_is_accepted(tmp_path: Path) -> None:
     assert config.load(path).topics["libya"].title == "Libya"
 
 
+def test_empty_config_is_valid_and_inert(tmp_path: Path) -> None:
+    cfg = config.load(write(tmp_path, ""))
+    assert not cfg.sources and not cfg.topics
+
+
+def test_listen_address_override_moves_links_unless_base_url_is_set(tmp_path: Path) -> None:
+    cfg = config.load(write(tmp_path, "[aggregator]\nport = 9000\n"))
+    moved = config.with_listen_address(cfg, "0.0.0.0", 9100)
+    assert (moved.settings.host, moved.settings.port) == ("0.0.0.0", 9100)
+    assert moved.settings.base_url == "http://127.0.0.1:9100/"
+    v6 = config.with_listen_address(cfg, "::1", 9100)
+    assert v6.settings.base_url == "http://[::1]:9100/"
+    pinned = config.load(write(tmp_path, '[aggregator]\nbase_url = "https://news.example/feeds"\n'))
+    assert pinned.settings.base_url == "https://news.example/feeds/"
+    kept = config.with_listen_address(pinned, "127.0.0.1", 9100)
+    assert kept.settings.base_url == "https://news.example/feeds/"
+
+
+def test_publishing_and_retention_keys(tmp_path: Path) -> None:
+    cfg = config.load(
+        write(
+            tmp_path,
+            """
+[aggregator]
+hub = "https://hub.example/"
+retention_max_age = "none"
+retention_max_count = 500
+
+[sources.a]
+url = "https://a.example/feed"
+retention_max_age = "30d"
+retention_max_count = 20
+
+[sources.b]
+url = "https://b.example/feed"
+
+[topics.t]
+formats = ["json", "atom"]
+hub = "https://other-hub.example/"
+max_items = 10
+archive_page_size = 40
+
+[topics.u]
+""",
+        )
+    )
+    t, u = cfg.topics["t"], cfg.topics["u"]
+    assert t.formats == ("atom", "json")  # canonical order
+    assert u.formats == ("atom", "rss", "json")
+    assert t.archive_page_size == 10  # never more than the current document holds
+    assert u.archive_page_size == 25
+    assert cfg.topic_hub(t) == "https://other-hub.example/"
+    assert cfg.topic_hub(u) == "https://hub.example/"
+    assert cfg.retention(cfg.sources["a"]) == (timedelta(days=30), 20)
+    assert cfg.retention(cfg.sources["b"]) == (None, 500)
+
+
+def test_bad_publishing_keys_are_named(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as info:
+        config.load(
+            write(
+                tmp_path,
+                """
+[aggregator]
+hub = "ftp://hub.example/"
+retention_max_count = 0
+
+[topics.t]
+formats = ["atom", "html"]
+""",
+            )
+        )
+    text = str(info.value)
+    assert "aggregator.hub" in text
+    assert "aggregator.retention_max_count" in text
+    assert "topics.t.formats[1]" in text and "'html'" in text
+
+
+def test_politeness_and_safety_defaults_and_overrides(tmp_path: Path) -> None:
+    text = (
+        "[sources.a]\nurl = 'https://a.example/'\n"
+        "[sources.b]\nurl = 'http://10.0.0.5/feed'\nper_host_limit = 1\n"
+        "allow_private_addresses = true\n"
+    )
+    cfg = config.load(write(tmp_path, text))
+    s = cfg.settings
+    assert (s.per_host_limit, s.per_host_delay, s.allow_private_addresses) == (
+        2, timedelta(seconds=1), False,
+    )  # fmt: skip
+    assert (s.parse_timeout, s.parse_max_memory) == (timedelta(seconds=30), 1 << 30)
+    a, b = cfg.sources["a"], cfg.sources["b"]
+    assert (a.per_host_limit, cfg.allows_private(a)) == (None, False)
+    assert (b.per_host_limit, cfg.allows_private(b)) == (1, True)
+    zero = config.load(write(tmp_path, "[aggregator]\nper_host_delay = 0\n"))
+    assert zero.settings.per_host_delay == timedelta(0)  # zero is a value, not "unset"
+
+
+def test_story_clustering_keys(tmp_path: Path) -> None:
+    cfg = config.load(write(tmp_path, GOOD))
+    assert cfg.settings.cluster_threshold == 0.6
+    assert cfg.settings.cluster_window == timedelta(days=3)
+    assert cfg.topics["libya"].cluster is True
+    text = GOOD.replace('interval = "15m"', 'cluster_threshold = 0.75\ncluster_window = "2d"')
+    text += "cluster = false\n"
+    cfg = config.load(write(tmp_path, text))
+    assert cfg.settings.cluster_threshold == 0.75
+    assert cfg.settings.cluster_window == timedelta(days=2)
+    assert cfg.topics["libya"].cluster is False
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("cluster_threshold = 0", "aggregator.cluster_threshold: expected a number above 0"),
+        ("cluster_threshold = 1.5", "aggregator.cluster_threshold: expected a number above 0"),
+        ('cluster_threshold = "high"', "aggregator.cluster_threshold: expected a number"),
+        ('cluster_window = "10m"', "aggregator.cluster_window: must be at least 3600 seconds"),
+    ],
+)
+def test_bad_clustering_keys_are_named(tmp_path: Path, line: str, message: str) -> None:
+    with pytest.raises(ConfigError) as err:
+        config.load(write(tmp_path, GOOD.replace('interval = "15m"', line)))
+    assert any(message in p for p in err.value.problems), err.value.problems
+
+
+def test_a_topic_cluster_flag_must_be_a_boolean(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as err:
+        config.load(write(tmp_path, GOOD + 'cluster = "no"\n'))
+    assert any("topics.libya.cluster: expected bool" in p for p in err.value.problems)
+
+
 DAY, YEARS_10 = 86400, 3650 * 86400
 # Every duration key and its ceiling in seconds: ten years, less where a long wait
 # does harm (a tick of a year never fetches; a timeout holds a fetch slot).
