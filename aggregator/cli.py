@@ -20,6 +20,7 @@ from aggregator.config_edit import NewSource, add_sources, remove_source, sugges
 from aggregator.errors import AggregatorError, ConfigError, SourceError
 from aggregator.fetch import Fetcher
 from aggregator.health import ConfigStatus, snapshot
+from aggregator.live_config import load_checked
 from aggregator.logformat import JsonFormatter
 from aggregator.models import StoredEntry, Story
 from aggregator.pipeline import (
@@ -50,9 +51,9 @@ def config_option(func: F) -> F:
     )(func)
 
 
-def _load(path: Path) -> config.Config:
+def _load(path: Path, loader: Callable[[Path], config.Config] = config.load) -> config.Config:
     try:
-        return config.load(path)
+        return loader(path)
     except ConfigError as exc:
         for problem in exc.problems:
             click.echo(f"error: {problem}", err=True)
@@ -154,16 +155,7 @@ def publish(config_path: Path) -> None:
 @config_option
 def check(config_path: Path) -> None:
     """Validate the configuration; print every problem and exit non-zero if any."""
-    cfg = _load(config_path)
-    failed = [
-        f"{cfg.path}: topics.{report.slug}.examples[{r.index}]: {_expectation(r)}"
-        for report in _example_reports(cfg)
-        for r in report.failed
-    ]
-    for problem in failed:
-        click.echo(f"error: {problem}", err=True)
-    if failed:
-        raise SystemExit(2)
+    cfg = _load(config_path, load_checked)
     for warning in _double_counts(cfg):
         click.echo(f"warning: {warning}", err=True)
     enabled = sum(s.enabled for s in cfg.sources.values())
@@ -198,20 +190,6 @@ def _double_counts(cfg: config.Config) -> list[str]:
     return found
 
 
-def _example_reports(cfg: config.Config) -> list[verdicts.ExampleReport]:
-    return [
-        verdicts.run_examples(curate.compile_topic(t, cfg.sources)) for t in cfg.topics.values()
-    ]
-
-
-def _expectation(result: verdicts.ExampleResult) -> str:
-    title = result.example.title
-    if result.example.match:
-        return f"should match but does not: {title!r}"
-    terms = ", ".join(result.terms) or "no terms"
-    return f"should not match but does (matched: {terms}): {title!r}"
-
-
 @main.group()
 def topics() -> None:
     """Try topics against the stored archive and their examples."""
@@ -223,7 +201,7 @@ def topics_test(config_path: Path) -> None:
     """Run every topic's examples; print passes, failures, precision and recall."""
     cfg = _load(config_path)
     failures = 0
-    for report in _example_reports(cfg):
+    for report in verdicts.example_reports(cfg):
         topic = cfg.topics[report.slug]
         if not report.results:
             click.echo(f"{report.slug}: no examples")
@@ -423,12 +401,12 @@ def explain_sections(
 def status(config_path: Path, as_json: bool) -> None:
     """Show each source's state, each topic's last publish and the last cycle."""
     try:
-        cfg = config.load(config_path)
+        cfg = load_checked(config_path)  # what the daemon would reload
     except ConfigError as exc:
         # A running daemon keeps its last good configuration; say so, and why.
         if as_json:
             problems = "; ".join(exc.problems)
-            stale = {"path": str(config_path.resolve()), "stale": True, "error": problems}
+            stale = {"path": str(config.as_given(config_path)), "stale": True, "error": problems}
             click.echo(json.dumps({"config": stale}, indent=2))
         for problem in exc.problems:
             click.echo(f"error: {problem}", err=True)
@@ -596,7 +574,7 @@ def _with_pipeline(
 def _load_or_default(path: Path) -> config.Config:
     """The configuration to edit; a missing file is an empty one (`sources add` starts it)."""
     if not path.exists():
-        return config.parse({}, path.resolve())
+        return config.parse({}, config.as_given(path))
     return _load(path)
 
 

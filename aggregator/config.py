@@ -7,8 +7,10 @@ so `aggregator check` can print them all at once.
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import re
 import tomllib
+import unicodedata
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
@@ -26,6 +28,9 @@ DEFAULT_USER_AGENT = (
 _SOURCE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 _RESERVED_SLUGS = frozenset({"index"})  # a topic's page is <slug>.html
+# A DNS label: letters, digits, '-' (not first or last), '_' (seen in the wild)
+# or any non-ASCII character (an internationalised name, encoded when fetched).
+_HOST_LABEL = re.compile(r"(?!-)[a-z0-9_\u0080-\U0010ffff-]{1,63}(?<!-)")
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhdw]?)\s*$")
 _TOPIC_KEYS = {
     "title", "description", "any", "all", "none", "sources", "tags", "max_items", "max_age",
@@ -39,6 +44,14 @@ FORMATS = ("atom", "rss", "json")
 DEFAULT_RETENTION_MAX_COUNT = 10_000
 DEFAULT_RETENTION_MAX_AGE = timedelta(days=730)
 _UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+# The longest duration any key takes: ten years is past every sensible setting and
+# far from datetime's limits (year 9999), which `now + interval` would overflow.
+MAX_DURATION = timedelta(days=3650)
+# Keys where a long value is a mistake that does harm: a tick of a year never
+# fetches (and is the feeds' Cache-Control max-age); a timeout or per-host delay
+# of days holds a fetch slot or a whole host for that long.
+_MAX_TICK = timedelta(days=1)
+_MAX_WAIT = timedelta(hours=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,20 +157,42 @@ class Config:
         return self.settings.allow_private_addresses
 
 
+def as_given(path: Path) -> Path:
+    """The config file's path, absolute but with symlinks kept: a link that is
+    re-pointed (GNU stow, NixOS, a Kubernetes ConfigMap) is followed on every
+    read, and relative paths in the file are resolved next to the link."""
+    return path.absolute()
+
+
 def load(path: Path) -> Config:
     """Read and validate a config file; raise ConfigError listing every problem."""
-    path = path.resolve()
+    path = as_given(path)
     try:
         raw = path.read_bytes()
     except OSError as exc:
         raise ConfigError([f"{path}: cannot read: {exc.strerror or exc}"]) from exc
     try:
-        data = tomllib.loads(raw.decode("utf-8"))
+        data = tomllib.loads(decode(raw))
     except UnicodeDecodeError as exc:
-        raise ConfigError([f"{path}: not UTF-8 text (byte {exc.start})"]) from exc
+        line, column = _position(exc.object, exc.start)  # object: the text after any BOM
+        raise ConfigError(
+            [f"{path}: not UTF-8 text (line {line}, column {column}): save it as UTF-8"]
+        ) from exc
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError([f"{path}: invalid TOML: {exc}"]) from exc
     return parse(data, path)
+
+
+def decode(raw: bytes) -> str:
+    """The file's text; a byte order mark (Windows editors write one) is dropped."""
+    return raw.decode("utf-8-sig")
+
+
+def _position(raw: bytes, offset: int) -> tuple[int, int]:
+    """Line and column (1-based, in characters) of a byte offset into UTF-8 text."""
+    before = raw[:offset].decode("utf-8")  # valid: decoding failed only at `offset`
+    line_start = before.rfind("\n") + 1
+    return before.count("\n") + 1, len(before) - line_start + 1
 
 
 def parse(data: Mapping[str, Any], path: Path) -> Config:
@@ -232,7 +267,12 @@ class _Validator:
         return value
 
     def duration(
-        self, table: Mapping[str, Any], prefix: str, key: str, minimum: timedelta
+        self,
+        table: Mapping[str, Any],
+        prefix: str,
+        key: str,
+        minimum: timedelta,
+        maximum: timedelta = MAX_DURATION,
     ) -> timedelta | None:
         if key not in table:
             return None
@@ -248,31 +288,64 @@ class _Validator:
                 f'expected seconds or a duration like "90s", "30m", "2h", "7d", got {value!r}',
             )
             return None
-        result = timedelta(seconds=seconds)
-        if result < minimum:
+        # Compared as seconds: timedelta() itself overflows past 999999999 days.
+        if seconds < minimum.total_seconds():
             self.problem(f"{prefix}.{key}", f"must be at least {_human(minimum)}, got {value!r}")
             return None
-        return result
+        if seconds > maximum.total_seconds():
+            self.problem(f"{prefix}.{key}", f"must be at most {_human(maximum)}, got {value!r}")
+            return None
+        return timedelta(seconds=seconds)
 
     def url(self, table: Mapping[str, Any], prefix: str, key: str) -> str | None:
         value = self.get(table, prefix, key, str, None)
         if value is None:
             return None
-        if not is_http_url(value):
+        if (reason := url_problem(value)) is not None:
             self.problem(
-                f"{prefix}.{key}", f"expected an absolute http:// or https:// URL, got {value!r}"
+                f"{prefix}.{key}",
+                f"expected an absolute http:// or https:// URL, got {value!r}{reason}",
             )
             return None
         return str(value)
 
 
 def is_http_url(value: str) -> bool:
+    return url_problem(value) is None
+
+
+def url_problem(value: str) -> str | None:
+    """None for an absolute http(s) URL; else what is wrong ("" when it is not one at all)."""
+    if value != value.strip():
+        return ""
+    if any(unicodedata.category(c) == "Cc" for c in value):
+        # urlsplit drops tabs and newlines silently: the URL fetched would differ.
+        return " (it holds a control character)"
     try:
         parts = urlsplit(value)
-        _ = parts.port  # raises on a non-numeric port
+        _ = parts.port  # raises on a non-numeric port; checks an IPv6 literal too
     except ValueError:
-        return False
-    return parts.scheme in ("http", "https") and bool(parts.hostname) and value == value.strip()
+        return ""
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return ""
+    return _host_problem(parts.hostname)
+
+
+def _host_problem(host: str) -> str | None:
+    if ":" in host:  # an IPv6 literal, checked by urlsplit
+        return None
+    name = host.removesuffix(".")
+    labels = name.split(".")
+    if len(name) > 253 or not all(_HOST_LABEL.fullmatch(label) for label in labels):
+        return f" (the host {host!r} is not a valid host name)"
+    if labels[-1].isascii() and labels[-1].isdigit():
+        # A numeric last label makes it an IPv4 address (WHATWG), and resolvers
+        # read "1.2.3" or "0x7f.1" as one: only the dotted-quad form is taken.
+        try:
+            ipaddress.IPv4Address(name)
+        except ValueError:
+            return f" (the host {host!r} is not a valid IPv4 address)"
+    return None
 
 
 def _settings(v: _Validator, t: Mapping[str, Any]) -> Settings:
@@ -311,8 +384,9 @@ def _settings(v: _Validator, t: Mapping[str, Any]) -> Settings:
         base_url_set=explicit is not None,
         user_agent=user_agent,
         interval=v.duration(t, p, "interval", timedelta(seconds=60)) or timedelta(minutes=30),
-        tick=v.duration(t, p, "tick", timedelta(seconds=1)) or timedelta(seconds=60),
-        timeout=v.duration(t, p, "timeout", timedelta(seconds=1)) or timedelta(seconds=30),
+        tick=v.duration(t, p, "tick", timedelta(seconds=1), _MAX_TICK) or timedelta(seconds=60),
+        timeout=v.duration(t, p, "timeout", timedelta(seconds=1), _MAX_WAIT)
+        or timedelta(seconds=30),
         max_body_size=v.positive_int(t, p, "max_body_size", 10 * 1024 * 1024, 1 << 30),
         max_concurrency=v.positive_int(t, p, "max_concurrency", 16, 1024),
         hub=v.url(t, p, "hub"),
@@ -321,9 +395,11 @@ def _settings(v: _Validator, t: Mapping[str, Any]) -> Settings:
             t, p, "retention_max_count", DEFAULT_RETENTION_MAX_COUNT, 10_000_000
         ),
         per_host_limit=v.positive_int(t, p, "per_host_limit", 2, 1024),
-        per_host_delay=_or(v.duration(t, p, "per_host_delay", timedelta(0)), timedelta(seconds=1)),
+        per_host_delay=_or(
+            v.duration(t, p, "per_host_delay", timedelta(0), _MAX_WAIT), timedelta(seconds=1)
+        ),
         allow_private_addresses=v.get(t, p, "allow_private_addresses", bool, False),
-        parse_timeout=v.duration(t, p, "parse_timeout", timedelta(seconds=1))
+        parse_timeout=v.duration(t, p, "parse_timeout", timedelta(seconds=1), _MAX_WAIT)
         or timedelta(seconds=30),
         parse_max_memory=_at_least(
             v, p, "parse_max_memory", v.positive_int(t, p, "parse_max_memory", 1 << 30, 1 << 40),
@@ -585,7 +661,12 @@ def _kind(value: object) -> str:
 
 
 def _human(delta: timedelta) -> str:
-    return f"{int(delta.total_seconds())} seconds"
+    """'60 seconds', '3600 seconds (1h)': seconds, and the unit a user would write."""
+    seconds = int(delta.total_seconds())
+    for unit, size in (("d", 86400), ("h", 3600)):
+        if seconds >= size and seconds % size == 0:
+            return f"{seconds} seconds ({seconds // size}{unit})"
+    return f"{seconds} seconds"
 
 
 def is_source_id(value: str) -> bool:

@@ -112,7 +112,7 @@ def remove_source(path: Path, source_id: str) -> config.Config:
 def _read(path: Path) -> tuple[tomlkit.TOMLDocument, str]:
     """The document, and the newline the file uses (an edit keeps CRLF files CRLF)."""
     try:
-        raw = path.read_bytes().decode("utf-8")
+        raw = path.read_bytes().decode("utf-8-sig")  # a byte order mark is dropped
     except FileNotFoundError:
         return tomlkit.document(), "\n"  # `sources add` may start a new file
     except (OSError, UnicodeDecodeError) as exc:
@@ -298,7 +298,8 @@ def _write(path: Path, doc: tomlkit.TOMLDocument, newline: str) -> config.Config
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:  # tomlkit produced something odd: refuse
         raise ConfigError([f"{path}: the edit would not be valid TOML: {exc}"]) from exc
-    checked = config.parse(data, resolved)  # raises ConfigError; nothing written yet
+    # Anchored like config.load (next to a symlink); written through it to its target.
+    checked = config.parse(data, config.as_given(path))  # raises ConfigError; nothing written
     # The daemon's watcher sees the old file or the new one, never half of it.
     write_if_changed(resolved, text.replace("\n", newline).encode("utf-8"))
     return checked

@@ -6,7 +6,8 @@ has been seen unchanged on two polls in a row, so an editor's save in
 progress (a truncated file, a missing file between unlink and rename) never
 raises a false alarm. SIGHUP skips that wait. An invalid version is reported
 once, and the daemon keeps the last good configuration until the file is
-fixed (or reverted).
+fixed (or reverted). Valid means what `aggregator check` approves, topic
+examples included.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
-from aggregator import config
+from aggregator import config, verdicts
 from aggregator.clock import utc_now
 from aggregator.errors import ConfigError
 from aggregator.health import ConfigStatus
@@ -32,6 +33,15 @@ def _digest(path: Path) -> str:
         return hashlib.sha256(path.read_bytes()).hexdigest()
     except OSError as exc:
         return f"unreadable: {exc.strerror or exc}"
+
+
+def load_checked(path: Path) -> config.Config:
+    """config.load, and every topic's examples must pass (they are cheap to run):
+    a configuration `aggregator check` rejects is never reloaded."""
+    cfg = config.load(path)
+    if problems := verdicts.example_problems(cfg):
+        raise ConfigError(problems)
+    return cfg
 
 
 class ConfigWatcher:
@@ -68,7 +78,7 @@ class ConfigWatcher:
         self._seen = None
         now = self._clock()
         try:
-            new = config.load(self.path)
+            new = load_checked(self.path)
         except ConfigError as exc:
             self._reported = digest
             problems = "; ".join(exc.problems)

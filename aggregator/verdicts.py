@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from aggregator import curate, query
-from aggregator.config import TopicExample
-from aggregator.curate import SourceInfo, TopicMatcher, document, example_document
+from aggregator.config import Config, TopicExample
+from aggregator.curate import SourceInfo, TopicMatcher, compile_topic, document, example_document
 from aggregator.models import StoredEntry
 from aggregator.query import Document, Explained, Score
 
@@ -247,3 +247,26 @@ def run_examples(matcher: TopicMatcher) -> ExampleReport:
         blocked_by = tuple(k for k, _ in blocked)
         results.append(ExampleResult(i, example, hit, terms, blocked_by, score))
     return ExampleReport(matcher.topic.slug, tuple(results))
+
+
+def example_reports(cfg: Config) -> list[ExampleReport]:
+    """Every topic's examples, in the configuration's order."""
+    return [run_examples(compile_topic(t, cfg.sources)) for t in cfg.topics.values()]
+
+
+def example_problems(cfg: Config) -> list[str]:
+    """The examples a topic gets wrong, as `aggregator check` reports them: a
+    configuration with any is invalid (the daemon does not reload it)."""
+    return [
+        f"{cfg.path}: topics.{report.slug}.examples[{r.index}]: {_expectation(r)}"
+        for report in example_reports(cfg)
+        for r in report.failed
+    ]
+
+
+def _expectation(result: ExampleResult) -> str:
+    title = result.example.title
+    if result.example.match:
+        return f"should match but does not: {title!r}"
+    terms = ", ".join(result.terms) or "no terms"
+    return f"should not match but does (matched: {terms}): {title!r}"

@@ -6,6 +6,7 @@ import json
 import os
 import re
 import resource
+import shutil
 import signal
 import sqlite3
 import time
@@ -162,6 +163,66 @@ def test_sighup_reloads_at_once(config: Path, server: LoopbackServer, running: D
     poll(lambda: server.requests_for("/b.xml"), what="the new source fetched")
     assert "added: beta" in running.log()
     assert running.stop() == 0
+
+
+def configmap(site: Path, version: str, text: str) -> None:
+    """Publish `text` as a Kubernetes ConfigMap volume does: config.toml ->
+    ..data/config.toml, ..data -> the version's directory, swapped atomically."""
+    (site / version).mkdir(parents=True)
+    (site / version / "config.toml").write_text(text, encoding="utf-8")
+    (site / "..data_tmp").symlink_to(version)
+    (site / "..data_tmp").replace(site / "..data")
+    if not (site / "config.toml").is_symlink():
+        (site / "config.toml").symlink_to("..data/config.toml")
+
+
+def test_a_re_pointed_symlinked_config_is_reloaded(tmp_path: Path, server: LoopbackServer) -> None:
+    alpha_feed(server)
+    beta_feed(server)
+    site = tmp_path / "site"
+    configmap(site, "..v1", BASE.format(alpha=server.url("/a.xml")))
+    d = Daemon(site / "config.toml")
+    try:
+        # Relative paths are anchored next to the link, not in ..v1 (which goes away).
+        poll(lambda: (site / "feeds" / "oil.atom").exists(), what="the first publish")
+        configmap(site, "..v2", with_beta(site / "config.toml", server))
+        shutil.rmtree(site / "..v1")
+        poll(lambda: "added: beta" in d.log(), what="the new version loaded")
+        poll(lambda: server.requests_for("/b.xml"), what="the new source fetched")
+        assert "cannot read" not in d.log() and status(d)["config"]["stale"] is False
+        assert (site / "aggregator.sqlite").exists()
+        assert d.stop() == 0
+    finally:
+        d.kill()
+
+
+def test_every_setting_at_its_ceiling_runs(tmp_path: Path, server: LoopbackServer) -> None:
+    """The longest durations and largest numbers config.py accepts fetch, store,
+    publish and serve."""
+    alpha_feed(server)
+    longest = 'interval = "3650d"\nretention_max_age = "3650d"\nretention_max_count = 10000000\n'
+    longest += "per_host_limit = 1024\n"
+    text = (
+        BASE.format(alpha=server.url("/a.xml")).replace(
+            'tick = "1s"\n',
+            longest + 'tick = "1d"\ntimeout = "1h"\nper_host_delay = "1h"\nparse_timeout = "1h"\n'
+            'cluster_window = "3650d"\ncluster_threshold = 1\nmax_body_size = 1073741824\n'
+            "max_concurrency = 1024\nparse_max_memory = 1099511627776\n",
+        )
+        + 'max_age = "3650d"\nmax_items = 10000\narchive_page_size = 10000\n'
+    )
+    text = text.replace('title = "Alpha"\n', 'title = "Alpha"\n' + longest)
+    (tmp_path / "config.toml").write_text(text, encoding="utf-8")
+    d = Daemon(tmp_path / "config.toml")
+    try:
+        poll(lambda: "cycle done" in d.log(), what="the first cycle")
+        (alpha,) = status(d)["sources"]
+        assert alpha["state"] == "ok" and alpha["next_fetch"] > str(NOW.year + 9)
+        assert len(ids(tmp_path / "feeds" / "oil.atom")) == 1
+        assert "Traceback" not in d.log()
+        assert d.stop() == 0
+    finally:
+        d.kill()
 
 
 def test_status_and_metrics_endpoints(config: Path, running: Daemon) -> None:

@@ -5,18 +5,21 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 import pty
+import re
 import sqlite3
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from aggregator import config as configuration
-from aggregator.daemon import Daemon
+from aggregator.daemon import RESTART_KEYS, Daemon
 from aggregator.fetch import Fetcher
 from aggregator.pipeline import Pipeline
 from aggregator.store import Store
@@ -189,3 +192,44 @@ def test_a_tick_parked_in_the_future_by_a_backward_jump_runs_now(tmp_path: Path)
             scheduler.shutdown(wait=False)
 
     assert asyncio.run(scenario())
+
+
+def test_global_fetch_and_parse_settings_wait_for_a_restart_and_say_so(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text('[sources.lan]\nurl = "http://10.0.0.5/feed"\n', encoding="utf-8")
+    daemon = Daemon(configuration.load(path))
+    old = daemon.config.settings
+    path.write_text(
+        "[aggregator]\nper_host_limit = 5\nper_host_delay = 0\nallow_private_addresses = true\n"
+        "parse_timeout = 5\nparse_max_memory = 33554432\ntimeout = 10\n"
+        '[sources.lan]\nurl = "http://10.0.0.5/feed"\n'
+        '[sources.nas]\nurl = "http://10.0.0.6/feed"\nallow_private_addresses = true\n'
+        "per_host_limit = 1\n",
+        encoding="utf-8",
+    )
+    daemon._apply(configuration.load(path))
+    (warning,) = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    changed = ["timeout", *GLOBAL_ONLY]
+    assert warning == f"[aggregator] {', '.join(changed)}: changes take effect at the next restart"
+    cfg = daemon.config
+    assert all(getattr(cfg.settings, k) == getattr(old, k) for k in changed)
+    # A source's own keys are read per fetch: they apply at once.
+    assert not cfg.allows_private(cfg.sources["lan"]) and cfg.allows_private(cfg.sources["nas"])
+    assert cfg.sources["nas"].per_host_limit == 1
+
+
+# Set up with the fetcher and the parser workers; README once said they changed silently.
+GLOBAL_ONLY = (
+    "per_host_limit", "per_host_delay", "allow_private_addresses", "parse_timeout",
+    "parse_max_memory",
+)  # fmt: skip
+
+
+def test_the_readme_names_every_setting_that_waits_for_a_restart() -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    text = " ".join(readme.split())
+    sentence = re.search(r"Changes to ([^.]*?) are logged and wait for the next restart", text)
+    assert sentence is not None
+    assert set(re.findall(r"`([a-z_]+)`", sentence.group(1))) == set(RESTART_KEYS)

@@ -169,6 +169,18 @@ def test_remove_keeps_the_rest_and_guards_topics(tmp_path: Path, server: Loopbac
     assert missing.returncode == 2 and "sources.nosuch: no such source" in missing.stderr
 
 
+def test_a_config_saved_with_a_byte_order_mark_is_read_and_edited(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    beta = '[sources.beta]\nurl = "https://beta.example/feed"\n\n# --- topics ---'
+    text = HAND_WRITTEN.replace("# --- topics ---", beta)
+    config.write_bytes(text.encode("utf-8-sig"))  # Notepad's "UTF-8 with BOM"
+    checked = aggregator("check", "--config", str(config), cwd=tmp_path)
+    assert checked.returncode == 0, checked.stderr
+    removed = aggregator("sources", "remove", "beta", "--config", str(config), cwd=tmp_path)
+    assert removed.returncode == 0, removed.stderr
+    assert config.read_text(encoding="utf-8") == HAND_WRITTEN
+
+
 def test_export_import_round_trip(tmp_path: Path) -> None:
     config = tmp_path / "config.toml"
     config.write_text(

@@ -3,6 +3,7 @@ topics test and check, run as `python -m aggregator` on a stored archive."""
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -228,6 +229,20 @@ def test_topics_test_and_check_run_the_examples(tmp_path: Path) -> None:
         f"error: {config}: topics.oil.examples[1]: should not match but does "
         "(matched: oil): 'Cooking oil shortage'"
     )
+
+
+def test_status_refuses_a_config_whose_examples_fail_as_check_does(tmp_path: Path) -> None:
+    """The daemon does not reload such a file, so status must not approve it."""
+    config = tmp_path / "config.toml"
+    write_config(config, "https://w.example/feed", EXAMPLES.replace("oil NOT cooking", "oil"))
+    check = aggregator("check", "--config", str(config), cwd=tmp_path)
+    status = aggregator("status", "--json", "--config", str(config), cwd=tmp_path)
+    assert (check.returncode, status.returncode) == (2, 2)
+    problem = check.stderr.strip().removeprefix("error: ")
+    assert json.loads(status.stdout)["config"] == {
+        "path": str(config), "stale": True, "error": problem,
+    }  # fmt: skip
+    assert f"error: {problem}" in status.stderr
 
 
 def test_check_names_topic_key_and_column_of_a_syntax_error(tmp_path: Path) -> None:

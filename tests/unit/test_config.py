@@ -65,6 +65,23 @@ def test_relative_paths_follow_the_config_file_not_the_cwd(
     assert cfg.settings.database == tmp_path / "data" / "db.sqlite"
 
 
+def test_a_symlinked_config_is_named_and_anchored_where_the_link_is(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """GNU stow, NixOS and Kubernetes ConfigMaps link config.toml to a file elsewhere
+    and re-point the link on an update: the target's directory may vanish."""
+    target = tmp_path / "store" / "abc123-config.toml"
+    target.parent.mkdir()
+    target.write_text('[aggregator]\ndatabase = "data/db.sqlite"\n', encoding="utf-8")
+    (tmp_path / "etc").mkdir()
+    (tmp_path / "etc" / "config.toml").symlink_to(target)
+    monkeypatch.chdir(tmp_path)
+    cfg = config.load(Path("etc/config.toml"))
+    assert cfg.path == tmp_path / "etc" / "config.toml"  # absolute, not resolved
+    assert cfg.settings.database == tmp_path / "etc" / "data" / "db.sqlite"
+    assert cfg.settings.output_dir == tmp_path / "etc" / "feeds"
+
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
@@ -96,6 +113,18 @@ def test_relative_paths_follow_the_config_file_not_the_cwd(
         ("[sources.a]\ntitle = 'x'\n", "sources.a.url: missing"),
         ("[sources.a]\nurl = 'ftp://x.example/f'\n", "sources.a.url: expected an absolute http"),
         ("[sources.a]\nurl = 'https://x.example:abc/'\n", "sources.a.url: expected an absolute"),
+        (
+            "[sources.a]\nurl = 'https://exa mple.org/feed'\n",
+            "sources.a.url: expected an absolute http:// or https:// URL, got "
+            "'https://exa mple.org/feed' (the host 'exa mple.org' is not a valid host name)",
+        ),
+        ("[sources.a]\nurl = 'https://a..b/'\n", "sources.a.url: expected an absolute"),
+        ("[sources.a]\nurl = 'https://a%20b/'\n", "sources.a.url: expected an absolute"),
+        ("[sources.a]\nurl = 'https://-a.example/'\n", "sources.a.url: expected an absolute"),
+        ("[sources.a]\nurl = 'http://1.2.3/'\n", "not a valid IPv4 address"),
+        ("[sources.a]\nurl = 'http://300.1.1.1/'\n", "not a valid IPv4 address"),
+        ("[sources.a]\nurl = 'https://x.exa\tmple/'\n", "holds a control character"),
+        ("[aggregator]\nhub = 'https://h ub.example/'\n", "aggregator.hub: expected an absolute"),
         ("[sources.a]\nurl = 'https://x.example/'\ncolour = 1\n", "sources.a.colour: unknown key"),
         ("[sources.a]\nurl = 'https://x.example/'\ntags = 'x'\n", "sources.a.tags: expected list"),
         ("[sources.a]\nurl = 'https://x.example/'\ntags = ['']\n", "sources.a.tags[0]"),
@@ -170,8 +199,18 @@ def test_missing_and_non_utf8_files(tmp_path: Path) -> None:
         config.load(tmp_path / "absent.toml")
     bad = tmp_path / "latin1.toml"
     bad.write_bytes(b"[sources.a]\ntitle = '\xe9'\n")
-    with pytest.raises(ConfigError, match="not UTF-8"):
+    with pytest.raises(ConfigError, match=r"not UTF-8 text \(line 2, column 10\)"):
         config.load(bad)
+    # Columns count characters, after a byte order mark.
+    bad.write_bytes("\ufeff# Zürich\ntitle = 'é".encode() + b"\xe9'\n")
+    with pytest.raises(ConfigError, match=r"not UTF-8 text \(line 2, column 11\)"):
+        config.load(bad)
+
+
+def test_a_byte_order_mark_is_accepted(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_bytes(GOOD.encode("utf-8-sig"))  # as Notepad saves "UTF-8 with BOM"
+    assert config.load(path).topics["libya"].title == "Libya"
 
 
 def test_empty_config_is_valid_and_inert(tmp_path: Path) -> None:
@@ -303,3 +342,55 @@ def test_a_topic_cluster_flag_must_be_a_boolean(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as err:
         config.load(write(tmp_path, GOOD + 'cluster = "no"\n'))
     assert any("topics.libya.cluster: expected bool" in p for p in err.value.problems)
+
+
+DAY, YEARS_10 = 86400, 3650 * 86400
+# Every duration key and its ceiling in seconds: ten years, less where a long wait
+# does harm (a tick of a year never fetches; a timeout holds a fetch slot).
+DURATION_LIMITS = {
+    "aggregator": {"interval": YEARS_10, "tick": DAY, "timeout": 3600, "per_host_delay": 3600,
+                   "parse_timeout": 3600, "retention_max_age": YEARS_10,
+                   "cluster_window": YEARS_10},
+    "sources.a": {"interval": YEARS_10, "retention_max_age": YEARS_10},
+    "topics.t": {"max_age": YEARS_10, "min_age": YEARS_10},
+}  # fmt: skip
+
+
+def durations(over: int) -> str:
+    text = ""
+    for table, limits in DURATION_LIMITS.items():
+        text += f"[{table}]\n" + ("url = 'https://a.example/'\n" if table == "sources.a" else "")
+        text += "".join(f"{key} = {limit + over}\n" for key, limit in limits.items())
+    return text
+
+
+def test_every_duration_has_a_ceiling(tmp_path: Path) -> None:
+    at_limit = config.load(write(tmp_path, durations(0)))
+    assert at_limit.settings.tick == timedelta(days=1)
+    assert at_limit.topics["t"].max_age == timedelta(days=3650)
+    with pytest.raises(ConfigError) as info:
+        config.load(write(tmp_path, durations(1)))
+    named = [p.split(": ")[1] for p in info.value.problems]
+    every = [f"{table}.{key}" for table, limits in DURATION_LIMITS.items() for key in limits]
+    assert sorted(named) == sorted(every)
+    assert "tick: must be at most 86400 seconds (1d), got 86401" in info.value.problems[1]
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [
+        ("99999999999999999", "99999999999999999"),  # timedelta() overflowed in `check`
+        ('"5000000d"', "'5000000d'"),  # valid timedelta; `now + interval` overflowed
+        ('"99999999999999999999w"', "'99999999999999999999w'"),
+    ],
+)
+def test_an_enormous_duration_is_a_config_error_not_a_crash(
+    tmp_path: Path, value: str, shown: str
+) -> None:
+    text = f"[aggregator]\ninterval = {value}\n[topics.t]\nmax_age = {value}\n"
+    with pytest.raises(ConfigError) as info:
+        config.load(write(tmp_path, text))
+    assert [p.split(": ", 1)[1] for p in info.value.problems] == [
+        f"{key}: must be at most 315360000 seconds (3650d), got {shown}"
+        for key in ("aggregator.interval", "topics.t.max_age")
+    ]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import shutil
 import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -78,6 +79,46 @@ def test_an_invalid_file_is_reported_once_and_sighup_loads_at_once(
     path.write_text(GOOD2, encoding="utf-8")
     new = w.poll(force=True)
     assert new is not None and "b" in new.sources
+
+
+def test_a_re_pointed_symlink_is_followed(tmp_path: Path) -> None:
+    """A Kubernetes ConfigMap: config.toml -> ..data/config.toml, and an update
+    swaps the ..data link to a new directory and deletes the old one."""
+    for version, text in (("..v1", GOOD), ("..v2", GOOD2)):
+        (tmp_path / version).mkdir()
+        (tmp_path / version / "config.toml").write_text(text, encoding="utf-8")
+    (tmp_path / "..data").symlink_to("..v1")
+    link = tmp_path / "config.toml"
+    link.symlink_to("..data/config.toml")
+    cfg = config.load(link)
+    w = ConfigWatcher(cfg.path, cfg, clock=lambda: T0)  # as the daemon builds it
+    (tmp_path / "..tmp").symlink_to("..v2")
+    (tmp_path / "..tmp").replace(tmp_path / "..data")  # the atomic swap
+    shutil.rmtree(tmp_path / "..v1")
+    assert w.poll() is None
+    new = w.poll()
+    assert new is not None and set(new.sources) == {"a", "b"}
+    assert w.status.error is None and w.status.path == str(link)
+    assert new.settings.database == tmp_path / "aggregator.sqlite"  # next to the link
+
+
+def test_failing_topic_examples_are_not_reloaded(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path, w = watcher(tmp_path)
+    path.write_text(
+        GOOD + '[topics.oil]\nany = ["oil"]\n'
+        '[[topics.oil.examples]]\ntitle = "Cooking oil shortage"\nmatch = false\n',
+        encoding="utf-8",
+    )
+    assert w.poll() is None and w.poll() is None
+    # The text `aggregator check` prints (after "error: ").
+    assert w.status.error == (
+        f"{path}: topics.oil.examples[0]: should not match but does (matched: oil): "
+        "'Cooking oil shortage'"
+    )
+    assert w.status.stale and not w.config.topics
+    assert "configuration not reloaded" in caplog.text
 
 
 def test_due_survives_clock_jumps() -> None:
