@@ -78,7 +78,7 @@ class ConfigWatcher:
         self._seen = None
         now = self._clock()
         try:
-            new = load_checked(self.path)
+            new = _load_guarded(self.path)
         except ConfigError as exc:
             self._reported = digest
             problems = "; ".join(exc.problems)
@@ -96,3 +96,18 @@ class ConfigWatcher:
         self.config = new
         self.status = ConfigStatus(str(self.path), loaded_at=now, last_reload_at=now)
         return new
+
+
+def _load_guarded(path: Path) -> config.Config:
+    """load_checked, with any other exception (a bug in validation) reported like a
+    configuration problem: once per version of the file, not at every poll, and the
+    daemon keeps running on the configuration it has."""
+    try:
+        return load_checked(path)
+    except ConfigError:
+        raise
+    except Exception as exc:
+        log.exception("unexpected error while loading %s", path)
+        raise ConfigError(
+            [f"{path}: unexpected error while loading: {type(exc).__name__}: {exc}"]
+        ) from exc

@@ -39,6 +39,7 @@ from aggregator.parse._fields import (
     derive_title,
     enclosures,
     names,
+    plausible_date,
     text_as_html,
 )
 from aggregator.parse._items import split_items, without_items
@@ -262,7 +263,7 @@ def _date(value: Any) -> datetime | None:
     if value is None:
         return None
     try:
-        return datetime.fromtimestamp(calendar.timegm(value), tz=UTC)
+        return plausible_date(datetime.fromtimestamp(calendar.timegm(value), tz=UTC))
     except (TypeError, ValueError, OverflowError, OSError):
         return None
 

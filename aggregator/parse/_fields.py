@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 from collections.abc import Iterable
+from datetime import UTC, datetime
 
 from aggregator.models import Enclosure
 from aggregator.sanitize import clean_text, html_to_text, safe_url
@@ -15,6 +16,17 @@ DERIVED_TITLE_MAX = 80
 # A "title" (or the head of a body a title is derived from) longer than this is not
 # worth running through the HTML parser.
 TITLE_INPUT_MAX = 65_536
+
+
+# Older dates are placeholders, not publication times: Go's zero time
+# (0001-01-01T00:00:00Z, as some static-site generators write it), 1900 defaults.
+EARLIEST_DATE = datetime(1901, 1, 1, tzinfo=UTC)
+
+
+def plausible_date(value: datetime | None) -> datetime | None:
+    """The date, or None for a placeholder before EARLIEST_DATE (the entry is then
+    dated when it was first seen, and date arithmetic stays far from year 1)."""
+    return value if value is not None and value >= EARLIEST_DATE else None
 
 
 class NotAFeed(Exception):

@@ -16,6 +16,7 @@ from aggregator.parse._fields import (
     derive_title,
     enclosures,
     names,
+    plausible_date,
     text_as_html,
 )
 from aggregator.sanitize import clean_html, clean_text, safe_url
@@ -109,6 +110,6 @@ def _date(value: object) -> datetime | None:
         except (TypeError, ValueError, IndexError):
             return None
     try:  # a date without a zone is taken as UTC
-        return parsed.replace(tzinfo=parsed.tzinfo or UTC).astimezone(UTC)
+        return plausible_date(parsed.replace(tzinfo=parsed.tzinfo or UTC).astimezone(UTC))
     except (ValueError, OverflowError):
         return None

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from aggregator import config
+from aggregator import config, live_config
 from aggregator.clockjumps import is_due, tick_stalled
 from aggregator.config_edit import suggest_id
 from aggregator.errors import StorageError
@@ -59,6 +59,26 @@ def test_a_half_written_file_raises_no_alarm(
     assert w.poll() is None
     assert w.poll() is not None
     assert w.status.error is None and not caplog.records
+
+
+def test_an_unexpected_error_while_loading_is_reported_once_as_stale(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A bug in validation (any exception but ConfigError) must neither stop the daemon
+    # nor log a traceback at every poll while the file stays as it is.
+    path, w = watcher(tmp_path)
+
+    def broken(path: Path) -> config.Config:
+        raise OverflowError("date value out of range")
+
+    monkeypatch.setattr(live_config, "load_checked", broken)
+    path.write_text(GOOD2, encoding="utf-8")
+    for _ in range(5):
+        assert w.poll() is None
+    traceback, report = caplog.records  # once each, however often it polls
+    assert traceback.exc_info is not None and "not reloaded" in report.getMessage()
+    assert w.status.stale and "OverflowError: date value out of range" in (w.status.error or "")
+    assert set(w.config.sources) == {"a"}
 
 
 def test_an_invalid_file_is_reported_once_and_sighup_loads_at_once(

@@ -231,6 +231,25 @@ def test_odd_json_dates_never_raise(date: str) -> None:
     assert entry.published is None or entry.published.tzinfo is UTC
 
 
+@pytest.mark.parametrize(
+    "body",
+    [
+        rss("<item><title>t</title><pubDate>Mon, 01 Jan 0001 00:00:00 GMT</pubDate></item>"),
+        b'<feed xmlns="http://www.w3.org/2005/Atom"><title>f</title><entry><id>1</id>'
+        b"<title>t</title><published>0001-01-01T00:00:00Z</published>"
+        b"<updated>1900-01-01T00:00:00Z</updated></entry></feed>",
+        b'{"version": "https://jsonfeed.org/version/1.1", "items": [{"id": "1", "title": "t",'
+        b' "date_published": "0001-01-01T00:00:00Z", "date_modified": "1899-12-31"}]}',
+    ],
+    ids=["rss", "atom", "json"],
+)
+def test_placeholder_dates_read_as_none(body: bytes) -> None:
+    # Go's zero time and 1900 defaults are not publication times; kept, year-1 dates
+    # broke the date arithmetic of story clustering (a window before year 1).
+    entry = parse(body).entries[0]
+    assert entry.published is None and entry.updated is None
+
+
 def test_json_feed_hostile_values() -> None:
     body = (
         b'{"version": "https://jsonfeed.org/version/1.1", "title": ["not", "text"],'
