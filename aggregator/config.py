@@ -363,6 +363,10 @@ def _settings(v: _Validator, t: Mapping[str, Any]) -> Settings:
     )  # fmt: skip
     base = v.path.parent
     host = v.string(t, p, "host", "127.0.0.1")
+    if not host.strip() or any(c.isspace() or c in "/[]" for c in host):
+        # "" would listen on every interface, IPv4 and IPv6 on different free ports.
+        v.problem(f"{p}.host", f'expected an address or host name such as "0.0.0.0", got {host!r}')
+        host = "127.0.0.1"
     port = v.get(t, p, "port", int, 8080)
     if not 0 <= port <= 65535:
         v.problem(f"{p}.port", f"expected a port from 0 to 65535, got {port}")

@@ -125,6 +125,8 @@ def test_a_symlinked_config_is_named_and_anchored_where_the_link_is(
         ("[sources.a]\nurl = 'http://300.1.1.1/'\n", "not a valid IPv4 address"),
         ("[sources.a]\nurl = 'https://x.exa\tmple/'\n", "holds a control character"),
         ("[aggregator]\nhub = 'https://h ub.example/'\n", "aggregator.hub: expected an absolute"),
+        ("[aggregator]\nhost = ''\n", "aggregator.host: expected an address or host name"),
+        ("[aggregator]\nhost = '[::1]'\n", "aggregator.host: expected an address or host name"),
         ("[sources.a]\nurl = 'https://x.example/'\ncolour = 1\n", "sources.a.colour: unknown key"),
         ("[sources.a]\nurl = 'https://x.example/'\ntags = 'x'\n", "sources.a.tags: expected list"),
         ("[sources.a]\nurl = 'https://x.example/'\ntags = ['']\n", "sources.a.tags[0]"),
