@@ -20,7 +20,7 @@ from aggregator.clockjumps import is_due
 from aggregator.config import Config, SourceConfig
 from aggregator.crashpoint import crash_point
 from aggregator.credentials import has_credentials
-from aggregator.errors import FetchError, Gone, RateLimited, SourceError
+from aggregator.errors import FetchError, Gone, RateLimited, SourceError, StorageError
 from aggregator.fetch import Fetcher
 from aggregator.ingest import ingest
 from aggregator.models import (
@@ -152,6 +152,14 @@ class Pipeline:
             outcome = await self._update_source(source, state)
         except SourceError as exc:
             outcome = self._failed(source, state, exc)
+        except StorageError:
+            raise  # the database, not this source: the cycle stops and is retried
+        except Exception as exc:
+            # A bug met on this source's input: it fails (and backs off) alone, instead
+            # of stopping every later source and the publish, cycle after cycle.
+            log.exception("source %s: unexpected error", source.id)
+            detail = f"unexpected {type(exc).__name__}: {exc}"
+            outcome = self._failed(source, state, SourceError(source.id, source.url, detail))
         else:
             if state.error_count:
                 log.warning("source %s recovered after %d failures", source.id, state.error_count)

@@ -21,6 +21,7 @@ MAX_BACKOFF = timedelta(hours=24)
 MAX_CACHE_HINT = timedelta(hours=24)  # max-age, Expires, <ttl>
 MAX_RETRY_AFTER = timedelta(days=7)  # the publisher said it is overloaded: believe it longer
 
+_MAX_AGE_SECONDS = 10**12
 _MAX_AGE = re.compile(r"(?:^|,)\s*max-age\s*=\s*\"?(\d{1,12})\"?\s*(?:,|$)", re.IGNORECASE)
 _NO_CACHE = re.compile(r"(?:^|,)\s*(?:no-cache|no-store)\s*(?:[,=]|$)", re.IGNORECASE)
 
@@ -37,8 +38,9 @@ def after_failure(
 ) -> timedelta:
     """Delay before retrying a failing source; Retry-After (429/503) can only lengthen it."""
     delay = backoff(interval, errors, rng)
-    if retry_after is not None and retry_after > 0:
-        delay = max(delay, min(timedelta(seconds=retry_after), MAX_RETRY_AFTER))
+    if retry_after is not None and retry_after > 0:  # NaN is not > 0
+        # Clamped before it is a timedelta: a 14-digit header would overflow one.
+        delay = max(delay, timedelta(seconds=min(retry_after, MAX_RETRY_AFTER.total_seconds())))
     return delay
 
 
@@ -71,7 +73,9 @@ def cache_lifetime(headers: Mapping[str, str]) -> timedelta | None:
     if _NO_CACHE.search(control):
         return timedelta(0)
     age = headers.get("age", "").strip()
-    spent = int(age) if age.isascii() and age.isdigit() else 0
+    # More than 12 digits (31,000 years) is as stale as it gets, and int() of a
+    # 5,000-digit string raises.
+    spent = min(int(age[:13]), _MAX_AGE_SECONDS) if age.isascii() and age.isdigit() else 0
     if match := _MAX_AGE.search(control):
         return max(timedelta(seconds=int(match[1]) - spent), timedelta(0))
     expires = _http_date(headers.get("expires"))

@@ -634,6 +634,8 @@ def _entry(row: Any) -> StoredEntry:
     sort_date = _dt(row[16])
     assert first_seen is not None and sort_date is not None  # NOT NULL columns
     updated, last_changed = _dt(row[14]), _dt(row[18])
+    if updated is None and last_changed is not None and last_changed > first_seen:
+        updated = last_changed  # an edit the feed did not date: when we saw it
     if updated is not None:
         # A publisher's clock can be wrong: an update is no later than the fetch that
         # brought this version, and no earlier than the date the entry is sorted by.

@@ -9,13 +9,13 @@ import asyncio
 import os
 import signal
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from aggregator import config, health
+from aggregator import config, health, schedule
 from aggregator.errors import FetchError, ParseError
 from aggregator.fetch import Fetcher
 from aggregator.models import Ingested
@@ -168,6 +168,38 @@ def test_cache_hints_ttl_and_retry_after_set_the_next_fetch(
     assert states["ttl"].feed_ttl == 180
     assert states["limited"].next_fetch == NOW + timedelta(hours=3)
     assert states["huge"].next_fetch == NOW + timedelta(hours=24)  # clamped
+
+
+def test_absurd_header_numbers_fail_no_one_but_their_source(
+    tmp_path: Path, server: LoopbackServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server.route("/retry", status=429, headers={"Retry-After": "9" * 14})
+    server.route("/age", FEED, headers={"Cache-Control": "max-age=60", "Age": "9" * 5000})
+    server.route("/boom", FEED, headers={"X-Boom": "1"})
+    server.route("/ok", FEED)
+    cfg = setup(tmp_path, server, "".join(
+        f'[sources.{n}]\nurl = "{{base}}/{n}"\n' for n in ("retry", "age", "boom", "ok")
+    ))  # fmt: skip
+    real = schedule.publisher_delay
+
+    def buggy(headers: Mapping[str, str], ttl: int | None = None) -> timedelta:
+        if "x-boom" in headers:  # stands for any bug met on one source's input
+            raise OverflowError("date value out of range")
+        return real(headers, ttl)
+
+    monkeypatch.setattr(schedule, "publisher_delay", buggy)
+    clock = Clock()
+    with Store.open(cfg.settings.database) as store:
+        outcomes = {o.source_id: o for o in run(cfg, store, clock, everything=True)}
+        states = store.source_states()
+        assert store.entry_count() == 2  # age and ok were stored
+    assert outcomes["ok"].error is None and outcomes["age"].error is None
+    assert states["age"].next_fetch == NOW + timedelta(minutes=30)  # stale: the interval
+    assert outcomes["retry"].outcome == "rate-limited"
+    assert states["retry"].next_fetch == NOW + timedelta(days=7)  # clamped, no overflow
+    boom = outcomes["boom"].error or ""
+    assert "unexpected OverflowError: date value out of range" in boom
+    assert states["boom"].error_count == 1 and states["boom"].next_fetch is not None
 
 
 def test_an_edited_interval_applies_at_once_within_the_publishers_wishes(

@@ -36,6 +36,11 @@ DATE = "Sat, 28 Nov 2026 12:00:00 GMT"
         ({}, 10, INTERVAL),
         ({}, 10**12, 24 * H),  # absurd: clamped, no overflow
         ({"cache-control": "max-age=3600"}, 180, 3 * H),  # the longer of the two
+        # An absurd Age (14 or 5,000 digits): stale, no overflow, no ValueError.
+        ({"cache-control": "max-age=60", "age": "9" * 14}, None, INTERVAL),
+        ({"cache-control": "max-age=60", "age": "9" * 5000}, None, INTERVAL),
+        ({"expires": "Sat, 28 Nov 2026 15:00:00 GMT", "date": DATE, "age": "9" * 14}, None,
+         INTERVAL),
     ],
 )  # fmt: skip
 def test_after_success(headers: dict[str, str], ttl: int | None, expected: timedelta) -> None:
@@ -53,6 +58,9 @@ def test_after_success(headers: dict[str, str], ttl: int | None, expected: timed
         (4, 60.0, 216 * M, 264 * M),  # shorter: the backoff stands
         (1, 30 * 86400.0, 7 * 24 * H, 7 * 24 * H),  # a month: clamped to a week
         (1, 0.0, 27 * M, 33 * M),
+        (1, 99999999999999.0, 7 * 24 * H, 7 * 24 * H),  # 14 digits: clamped, no overflow
+        (1, float("inf"), 7 * 24 * H, 7 * 24 * H),  # 400 digits parse as inf
+        (1, float("nan"), 27 * M, 33 * M),
     ],
 )
 def test_after_failure(

@@ -101,6 +101,17 @@ def test_future_updates_are_clamped_to_the_fetch_that_brought_them(store: Store)
     assert two.updated == two.sort_date == T0
 
 
+def test_an_undated_edit_is_dated_when_it_was_seen(store: Store) -> None:
+    # RSS items rarely carry an update date: without one, an edit would leave the
+    # published <updated> unchanged and readers could keep the old text.
+    put(store, "a", [parsed("1", "One", published=T0), parsed("2", "Two", published=T0)])
+    assert {e.title: e.updated for e in store.stories()} == {"One": None, "Two": None}
+    two = parsed("2", "Two", published=T0)
+    put(store, "a", [parsed("1", "One, corrected", published=T0), two], hours=3)
+    by_title = {e.title: e.updated for e in store.stories()}
+    assert by_title == {"One, corrected": T0 + timedelta(hours=3), "Two": None}
+
+
 def test_vanished_entries_are_never_deleted(store: Store) -> None:
     put(store, "a", [parsed("1", "One"), parsed("2", "Two")])
     put(store, "a", [parsed("3", "Three")], hours=1)
