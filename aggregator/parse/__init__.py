@@ -44,6 +44,7 @@ from aggregator.parse._fields import (
 )
 from aggregator.parse._items import split_items, without_items
 from aggregator.parse._jsonfeed import parse_json_feed
+from aggregator.parse._media import media_enclosures
 from aggregator.parse._prepare import decode_transport, defuse
 from aggregator.sanitize import clean_html, clean_text, html_to_text, safe_url
 
@@ -222,15 +223,18 @@ def _entry(entry: Any, url: str, inherited: tuple[str, ...]) -> ParsedEntry:
         categories=names(_str(t, "term") or _str(t, "label") for t in _dicts(entry, "tags")),
         published=_date(dict.get(entry, "published_parsed") or dict.get(entry, "created_parsed")),
         updated=_date(dict.get(entry, "updated_parsed")),
-        enclosures=enclosures(
-            [
-                (dict.get(lk, "href"), dict.get(lk, "type"), dict.get(lk, "length"))
-                for lk in links
-                if _str(lk, "rel") == "enclosure"
-            ],
-            base_url=url,
-        ),
+        enclosures=enclosures(_enclosure_items(entry, links), base_url=url),
     )
+
+
+def _enclosure_items(entry: Any, links: list[Any]) -> list[tuple[object, object, object]]:
+    """(url, type, length) of the entry's enclosure links, or else of its Media RSS."""
+    found: list[tuple[object, object, object]] = [
+        (dict.get(lk, "href"), dict.get(lk, "type"), dict.get(lk, "length"))
+        for lk in links
+        if _str(lk, "rel") == "enclosure"
+    ]
+    return found or media_enclosures(_dicts(entry, "media_content"))
 
 
 def _authors(obj: Any) -> tuple[str, ...]:
