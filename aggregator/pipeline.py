@@ -403,7 +403,7 @@ async def probe(
     """Fetch url once: a feed is parsed (so it is known to work), an HTML page is
     searched for autodiscovery links. Raises SourceError when it is neither."""
     result = await fetcher.fetch(source_id, url, allow_private=allow_private)
-    if isinstance(result, NotModified):  # cannot happen without validators; be explicit
+    if isinstance(result, NotModified):  # the fetcher refuses a 304 to a request without validators
         raise FetchError(source_id, url, "HTTP 304 to an unconditional request")
     address = result.permanent_url or url
     links = feed_links(result.body, result.final_url)

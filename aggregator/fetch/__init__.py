@@ -197,6 +197,14 @@ class Fetcher:
                 async with asyncio.timeout(self._timeout):
                     result = await self._follow(source_id, url, target, conditional, private)
         if isinstance(result, NotModified):
+            if not conditional:
+                # Nothing to be unmodified from: taken as a success, the source would
+                # show ok with no entries for ever.
+                raise FetchError(
+                    source_id, url, "HTTP 304 Not Modified to a request without validators "
+                    "(no ETag or Last-Modified was sent): the server sent no feed",
+                    status=304,
+                )  # fmt: skip
             # A 304 need not repeat the validators; keep the ones that worked.
             return dataclasses.replace(
                 result,

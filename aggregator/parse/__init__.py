@@ -15,6 +15,7 @@ that yields what feedparser would; anything it cannot do exactly goes to feedpar
 from __future__ import annotations
 
 import calendar
+import codecs
 import dataclasses
 import html
 import re
@@ -44,6 +45,7 @@ from aggregator.parse._fields import (
 )
 from aggregator.parse._items import split_items, without_items
 from aggregator.parse._jsonfeed import parse_json_feed
+from aggregator.parse._media import media_enclosures
 from aggregator.parse._prepare import decode_transport, defuse
 from aggregator.sanitize import clean_html, clean_text, html_to_text, safe_url
 
@@ -52,6 +54,14 @@ __all__ = ["fast_path_result", "feed_links", "parse_feed"]
 _LEADING_SPACE = re.compile(rb"(?:\xef\xbb\xbf)?\s*")
 # The first tag of a document; its name tells an HTML page from some other XML.
 _FIRST_TAG = re.compile(rb"<!DOCTYPE\s+(html)\b|<([A-Za-z][\w:.-]*)", re.IGNORECASE)
+# UTF-32 LE before UTF-16 LE: its mark starts with UTF-16 LE's.
+_WIDE_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+_WIDE_JSON_HEAD = 4_096  # bytes decoded to find the first character after whitespace
 _HTML_ROOTS = frozenset({b"html", b"head", b"body", b"title", b"meta", b"link"})
 _DISCOVERY_BYTES = 262_144  # feed links are in <head>
 _LINK_TAG = re.compile(r"<(link|base)\b([^>]*)>", re.IGNORECASE)
@@ -103,7 +113,7 @@ def _parse(
     first = body[start.end() : start.end() + 1] if start else body[:1]
     if not first:
         raise NotAFeed("empty document")
-    if first in (b"{", b"["):
+    if first in (b"{", b"[") or _wide_json(body):
         if not fallback:
             raise _Declined
         return parse_json_feed(body, url)
@@ -134,6 +144,16 @@ def _parse(
     if feed is None:
         feed = _parse_xml(body, url, encoding, fast=fast, fallback=fallback, partial=False)
     return dataclasses.replace(feed, item_digests=digests, parsed_digests=parsed)
+
+
+def _wide_json(body: bytes) -> bool:
+    """Whether a UTF-16 or UTF-32 document with a byte order mark is JSON (which
+    json.loads decodes by itself); XML in those encodings is feedparser's."""
+    for bom, codec in _WIDE_BOMS:
+        if body.startswith(bom):
+            head = body[:_WIDE_JSON_HEAD].decode(codec, "ignore").lstrip()
+            return head.startswith(("{", "["))
+    return False
 
 
 def _parse_xml(
@@ -222,15 +242,18 @@ def _entry(entry: Any, url: str, inherited: tuple[str, ...]) -> ParsedEntry:
         categories=names(_str(t, "term") or _str(t, "label") for t in _dicts(entry, "tags")),
         published=_date(dict.get(entry, "published_parsed") or dict.get(entry, "created_parsed")),
         updated=_date(dict.get(entry, "updated_parsed")),
-        enclosures=enclosures(
-            [
-                (dict.get(lk, "href"), dict.get(lk, "type"), dict.get(lk, "length"))
-                for lk in links
-                if _str(lk, "rel") == "enclosure"
-            ],
-            base_url=url,
-        ),
+        enclosures=enclosures(_enclosure_items(entry, links), base_url=url),
     )
+
+
+def _enclosure_items(entry: Any, links: list[Any]) -> list[tuple[object, object, object]]:
+    """(url, type, length) of the entry's enclosure links, or else of its Media RSS."""
+    found: list[tuple[object, object, object]] = [
+        (dict.get(lk, "href"), dict.get(lk, "type"), dict.get(lk, "length"))
+        for lk in links
+        if _str(lk, "rel") == "enclosure"
+    ]
+    return found or media_enclosures(_dicts(entry, "media_content"))
 
 
 def _authors(obj: Any) -> tuple[str, ...]:

@@ -95,3 +95,26 @@ def test_every_corpus_file_parses_or_raises_parse_error(
     print(summary)
     assert feeds + refused > 900, summary  # the walk found the corpus
     assert not failures, "\n".join(failures)
+
+
+@pytest.mark.parametrize(
+    ("name", "first"),
+    [
+        ("edge/podcastparser/mediarss.rss", Enclosure("http://example.org/example.mp3",
+                                                      "audio/mpeg", 1234)),
+        ("real/feedjira/youtube_atom.xml", Enclosure(
+            "https://www.youtube.com/v/5shykyfmb28?version=3", "application/x-shockwave-flash",
+            None)),
+        ("real/rss-parser-npm/guardian.rss", Enclosure(
+            "https://i.guim.co.uk/img/media/b73c8752cd4667c923dff7f1542f1fb20089e421/0_108_3000"
+            "_1799/master/3000.jpg?w=460&q=55&auto=format&usm=12&fit=max"
+            "&s=a606a273a90104e57b1e09bc4c0a1e11", "image/jpeg", None)),
+    ],
+)  # fmt: skip
+def test_media_rss_feeds_keep_their_media(name: str, first: Enclosure) -> None:
+    path = shared_dir() / "corpus" / name
+    if not path.is_file():
+        pytest.skip(f"../shared/corpus/{name} is not present")
+    feed = parse_feed(path.read_bytes(), source_id="corpus", url=URL)
+    assert feed.entries[0].enclosures[0] == first
+    assert all(e.enclosures for e in feed.entries)

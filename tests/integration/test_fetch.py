@@ -188,6 +188,12 @@ def test_304_without_validators_keeps_the_ones_sent(server: LoopbackServer) -> N
     assert result == NotModified(url=server.url("/feed"), etag='"e"', last_modified="lm")
 
 
+def test_304_to_an_unconditional_request_is_an_error(server: LoopbackServer) -> None:
+    server.route("/feed", status=304)
+    error = fails(server.url("/feed"))
+    assert error.status == 304 and "without validators" in error.detail
+
+
 # -- redirects -------------------------------------------------------------------------
 
 

@@ -159,6 +159,23 @@ def test_second_cycle_of_304s_writes_nothing(tmp_path: Path, server: LoopbackSer
     assert "aggregator-test/1" in second_alpha.headers["user-agent"]
 
 
+def test_304_to_a_request_without_validators_is_a_failure(
+    tmp_path: Path, server: LoopbackServer
+) -> None:
+    """Stored as a success, the source would show ok with no entries for ever."""
+    serve_sources(server)
+    server.route("/beta.atom", status=304)
+    cfg = write_config(tmp_path, server)
+    with Store.open(cfg.settings.database) as store:
+        beta = {o.source_id: o for o in cycle(cfg, store).outcomes}["beta"]
+        state = store.source_states()["beta"]
+    assert beta.outcome == "fetch"
+    assert "source 'beta'" in (beta.error or "") and "without validators" in (beta.error or "")
+    assert state.error_count == 1 and "304" in (state.last_error or "")
+    assert state.next_fetch is not None and state.next_fetch > NOW
+    assert "if-none-match" not in server.requests_for("/beta.atom")[0].headers
+
+
 def test_server_ignoring_validators_with_same_body_costs_no_write(
     tmp_path: Path, server: LoopbackServer
 ) -> None:

@@ -141,6 +141,59 @@ def test_enclosures_and_multiple_authors_and_categories() -> None:
     assert feed.entries[0].categories == ("x", "y")
 
 
+MEDIA = ' xmlns:media="http://search.yahoo.com/mrss/"'
+
+
+def test_media_rss_content_becomes_enclosures_on_both_paths() -> None:
+    feed = both(
+        rss(
+            # A podcast: the group's default file first, the artwork image last.
+            '<item><guid>ep</guid><media:content url="/art.png" medium="image"/>'
+            '<media:content url="https://m.example/ep.ogg" type="audio/ogg" fileSize="9"/>'
+            '<media:group><media:content url="https://m.example/ep.mp3" type="audio/mpeg" '
+            'isDefault="true" fileSize="12"/>'
+            '<media:content url="https://m.example/ep.ogg" type="audio/ogg"/></media:group>'
+            "</item>"
+            # A news article: one picture, the widest, its type from its file name.
+            '<item><guid>news</guid><media:content url="https://i.example/p.jpg?w=140" '
+            'width="140"/><media:content url="https://i.example/p.jpg?w=460" width="460"/>'
+            '<media:content width="300" url="https://i.example/p.jpg?w=300"/></item>'
+            # Enclosure elements win: media:content is not added to them.
+            '<item><guid>enc</guid><enclosure url="https://m.example/a.mp3" '
+            'type="audio/mpeg" length="7"/>'
+            '<media:content url="https://m.example/b.mp3" type="audio/mpeg"/></item>'
+            # No URL worth keeping: nothing.
+            '<item><guid>none</guid><media:content url="javascript:x()"/><media:content/>'
+            "</item>",
+            ns=MEDIA,
+        )
+    )
+    podcast, news, enclosed, none = (e.enclosures for e in feed.entries)
+    assert podcast == (
+        Enclosure("https://m.example/ep.mp3", "audio/mpeg", 12),
+        Enclosure("https://m.example/ep.ogg", "audio/ogg", 9),
+        Enclosure("https://feeds.example/art.png", "image/png", None),
+    )
+    assert news == (Enclosure("https://i.example/p.jpg?w=460", "image/jpeg", None),)
+    assert enclosed == (Enclosure("https://m.example/a.mp3", "audio/mpeg", 7),)
+    assert none == ()
+
+
+def test_media_group_of_an_atom_video_feed() -> None:
+    feed = both(
+        atom(
+            f"<entry{MEDIA}><id>yt:video:1</id><title>V</title><media:group>"
+            '<media:content url="https://video.example/v/1" type="application/x-shockwave-flash"'
+            ' width="640"/><media:content url="https://video.example/1.mp4" medium="video"/>'
+            '<media:thumbnail url="https://i.example/1.jpg"/></media:group></entry>'
+        )
+    )
+    assert feed.entries[0].enclosures == (
+        Enclosure("https://video.example/v/1", "application/x-shockwave-flash", None),
+        Enclosure("https://video.example/1.mp4", "video/mp4", None),
+    )
+
+
 def test_dc_date_and_creator() -> None:
     dc = ' xmlns:dc="http://purl.org/dc/elements/1.1/"'
     feed = both(

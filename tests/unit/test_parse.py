@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import gzip
 import pickle
 from datetime import UTC, datetime
@@ -190,6 +191,17 @@ def test_utf16_document() -> None:
     )
     assert parse(text.encode("utf-16")).entries[0].title == "Ünï"
     assert parse(text.encode("utf-16-be")).entries[0].title == "Ünï"
+
+
+@pytest.mark.parametrize("codec", ["utf-16", "utf-16-be", "utf-32", "utf-8-sig"])
+def test_json_feed_with_a_byte_order_mark(codec: str) -> None:
+    text = (
+        '\n {"version": "https://jsonfeed.org/version/1.1", "items": [{"id": "1", "title": "Ünï"}]}'
+    )
+    body = text.encode(codec)
+    if codec == "utf-16-be":
+        body = codecs.BOM_UTF16_BE + body  # (the -be codec writes no mark)
+    assert parse(body).entries[0].title == "Ünï"
 
 
 # ---- identity: the raw guid -----------------------------------------------------------
