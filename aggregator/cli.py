@@ -20,6 +20,7 @@ from aggregator.config_edit import NewSource, add_sources, remove_source, sugges
 from aggregator.errors import AggregatorError, ConfigError, SourceError
 from aggregator.fetch import Fetcher
 from aggregator.health import ConfigStatus, snapshot
+from aggregator.instancelock import ALREADY_RUNNING, AlreadyRunning
 from aggregator.live_config import load_checked
 from aggregator.logformat import JsonFormatter
 from aggregator.models import StoredEntry, Story
@@ -100,6 +101,11 @@ def run(config_path: Path, host: str | None, port: int | None) -> None:
     cfg = _load(config_path)
     try:
         code = asyncio.run(Daemon(cfg, host=host, port=port).run())
+    except AlreadyRunning as exc:
+        # Its own status: a supervisor must not restart into the same refusal, while
+        # a port still in use or a database not yet mounted (1) is worth retrying.
+        click.echo(f"error: {exc}", err=True)
+        raise SystemExit(ALREADY_RUNNING) from exc
     except (AggregatorError, OSError) as exc:
         click.echo(f"error: {exc}", err=True)
         raise SystemExit(1) from exc

@@ -159,6 +159,13 @@ class Daemon:
             self.metrics.config_reload(status.last_reload_successful, status.loaded_at)
         if new is not None:
             self._apply(new)
+        elif force:  # an operator who ran `systemctl reload` reads the outcome here
+            if status.error is not None:
+                log.warning("SIGHUP: not reloaded, still running on the configuration "
+                            "loaded at %s: %s", status.loaded_at.isoformat(timespec="seconds"),
+                            status.error)  # fmt: skip
+            else:
+                log.info("SIGHUP: %s is unchanged", self.config.path)
 
     def _apply(self, new: Config) -> None:
         running, previous = self.config, self._file_config

@@ -20,6 +20,9 @@ from aggregator.errors import AggregatorError
 OUTPUT_LOCK = ".aggregator.lock"  # a dot-file: never served, never cleaned as a temp file
 
 
+ALREADY_RUNNING = 3  # the exit status of `aggregator run` refused by a lock
+
+
 class AlreadyRunning(AggregatorError):
     pass
 

@@ -20,7 +20,14 @@ from aggregator.clockjumps import is_due
 from aggregator.config import Config, SourceConfig
 from aggregator.crashpoint import crash_point
 from aggregator.credentials import has_credentials
-from aggregator.errors import FetchError, Gone, RateLimited, SourceError, StorageError
+from aggregator.errors import (
+    FetchError,
+    Gone,
+    PublishError,
+    RateLimited,
+    SourceError,
+    StorageError,
+)
 from aggregator.fetch import Fetcher
 from aggregator.ingest import ingest
 from aggregator.models import (
@@ -295,6 +302,16 @@ class Pipeline:
 def publish_all(config: Config, store: Store, now: datetime) -> list[Path]:
     """Re-curate every topic from the whole archive; write only what changed;
     then apply database retention, sparing every story a current document shows."""
+    try:
+        return _publish_all(config, store, now)
+    except OSError as exc:
+        # A directory that cannot be made or listed (permissions, a full disk)
+        # outside the writes, which report theirs: the same failure to handle.
+        where = exc.filename or config.settings.output_dir
+        raise PublishError("(output)", f"cannot write {where}: {exc}") from exc
+
+
+def _publish_all(config: Config, store: Store, now: datetime) -> list[Path]:
     settings = config.settings
     infos = source_infos(config, store)
     summaries: list[publish.TopicSummary] = []
@@ -326,14 +343,29 @@ def publish_all(config: Config, store: Store, now: datetime) -> list[Path]:
     written += publish.publish_index(
         summaries, output_dir=settings.output_dir, base_url=settings.base_url, sources=sources
     )
-    for path in written:
-        log.info("published %s", path)
+    _log_written(settings.output_dir, written)
     _withdraw(config, set(store.topic_stats()) - set(config.topics))
     deleted = store.prune(retention_limits(config, store), keep_stories=shown, now=now)
     if deleted:
         log.info("retention: deleted %d stored entries (tombstones kept)", deleted)
     store.record_topics([TopicStats(s.slug, s.items, s.updated, now) for s in summaries])
     return written
+
+
+def _log_written(output_dir: Path, written: list[Path]) -> None:
+    """One line per publish (files per topic) at info; each file at debug: a first
+    publish of a large archive writes thousands."""
+    per_topic: dict[str, int] = {}
+    for path in written:
+        log.debug("published %s", path)
+        try:  # "oil.atom" and "oil/archive/3.atom" are the oil topic's
+            name = path.relative_to(output_dir).parts[0].split(".")[0]
+        except ValueError:
+            name = path.name
+        per_topic[name] = per_topic.get(name, 0) + 1
+    if written:
+        counts = ", ".join(f"{name} {n}" for name, n in sorted(per_topic.items()))
+        log.info("published %d files (%s)", len(written), counts)
 
 
 def _rebase(config: Config) -> None:

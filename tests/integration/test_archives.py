@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import logging
 import xml.etree.ElementTree as ET
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -14,6 +15,7 @@ import pytest
 
 from aggregator import config
 from aggregator.dedup import key_entries
+from aggregator.errors import PublishError
 from aggregator.models import ParsedEntry
 from aggregator.pipeline import publish_all
 from aggregator.store import Store
@@ -160,6 +162,34 @@ def test_archives_never_change_and_unchanged_topics_publish_nothing(
     current = [s.title for s in with_feedparser(after["oil.atom"])]
     assert len(current) <= 10
     assert b"EDITED" not in b"".join(v for k, v in after.items() if "/archive/" in k)
+
+
+def test_a_publish_logs_one_line_at_info(
+    setup: tuple[config.Config, Store], caplog: pytest.LogCaptureFixture
+) -> None:
+    cfg, store = setup
+    add(store, range(1, 24))
+    caplog.set_level(logging.INFO, logger="aggregator.pipeline")
+    written = publish_all(cfg, store, NOW)
+    lines = [r.getMessage() for r in caplog.records if r.name == "aggregator.pipeline"]
+    assert lines == [f"published {len(written)} files (index 1, oil {len(written) - 3}, "
+                     "sources 1, topics 1)"]  # fmt: skip
+
+
+def test_an_output_directory_that_cannot_be_made_is_a_publish_error(
+    setup: tuple[config.Config, Store],
+) -> None:
+    # (A file where the topic's archive directory goes fails even for root, unlike
+    # permissions.) The daemon handles PublishError: logged once, retried each tick.
+    cfg, store = setup
+    out = cfg.settings.output_dir
+    out.mkdir(parents=True)
+    (out / "oil").write_text("in the way")
+    add(store, range(1, 24))
+    with pytest.raises(PublishError, match=r"cannot write .*oil"):
+        publish_all(cfg, store, NOW)
+    (out / "oil").unlink()
+    assert (out / "oil" / "archive" / "1.atom") in publish_all(cfg, store, NOW)
 
 
 def test_a_deleted_archive_file_is_rewritten_from_the_database(
