@@ -172,6 +172,20 @@ def test_exact_duplicates_join_by_url_or_fingerprint(store: Store) -> None:
     ]  # fmt: skip
 
 
+def test_a_corrected_link_is_the_url_the_story_is_joined_by(store: Store) -> None:
+    put(store, "a", [entry("a1", "Port reopens", link="https://wire.example/port-reopns")])
+    fixed = entry("a1", "Port reopens", link="https://wire.example/port-reopens")
+    assert put(store, "a", [fixed], hours=1) == (0, 1)
+    joiner = entry(
+        "b1", "Harbour back in business", link="https://wire.example/port-reopens?utm_source=b"
+    )
+    put(store, "b", [joiner], hours=2)
+    put(store, "c", [entry("c1", "Unrelated", link="https://wire.example/port-reopns")], hours=3)
+    assert stories(store) == [
+        [("c", "Unrelated")], [("a", "Port reopens"), ("b", "Harbour back in business")]
+    ]  # fmt: skip
+
+
 def test_retitled_wire_copy_joins_by_similarity_and_keeps_the_story_id(store: Store) -> None:
     put(store, "a", [entry("a1", "Libya oil output hits 11-year high", summary=WIRE_LEAD,
                            link="https://wire.example/1")])  # fmt: skip
