@@ -311,7 +311,7 @@ class Store(HistoryMixin, TopicStateMixin):
             for item in reversed(entries):
                 row = stories.find_existing(found, item, batch_keys, claimed)
                 if row is None:
-                    if item.key in found.tombstoned:
+                    if stories.was_pruned(found, item, batch_keys):
                         continue  # retention deleted it: not new, just old
                     if not next_id:
                         # The writer lock is held: ids can be handed out here, so the
