@@ -1,8 +1,9 @@
 """Entry identity and canonical URLs. Pure: data in, data out.
 
-An entry's key within its source is its raw guid when it has one (never the
-guid feedparser resolved against the feed URL, so a moved feed re-announces
-nothing), else its canonical link, else a fingerprint of its text.
+An entry's key within its source is its raw guid when it has one that no
+other item of its document has (never the guid feedparser resolved against the
+feed URL, so a moved feed re-announces nothing), else its canonical link, else
+a fingerprint of its text.
 """
 
 from __future__ import annotations
@@ -138,16 +139,18 @@ def text_fingerprint(entry: ParsedEntry) -> str:
 
 
 def entry_key(entry: ParsedEntry) -> str:
-    return _key(entry, canonical_url(entry.link))
+    return _key(entry, canonical_url(entry.link), _guid(entry))
 
 
 def key_entries(entries: Iterable[ParsedEntry], *, home: str | None = None) -> list[NewEntry]:
     """Keys for one document's entries, unique within it, in document order.
 
-    A guid repeated in one document (a broken feed) is disambiguated by the
-    entry's text, deterministically; an exact repeat is dropped. A link that
-    several entries share, or the feed's home page `home`, does not identify an
-    article: it is neither a key nor a reason to join a story.
+    A guid that several texts of one document carry (a feed that gives every
+    item its home page, or a constant) is not an identity: every item carrying
+    it is keyed by its link, else its text, whatever its position; an exact
+    repeat is dropped. A link that several entries share, or the feed's home
+    page `home`, does not identify an article: it is neither a key nor a reason
+    to join a story.
     """
     entries = list(entries)
     canonicals = [canonical_url(e.link) for e in entries]
@@ -155,20 +158,23 @@ def key_entries(entries: Iterable[ParsedEntry], *, home: str | None = None) -> l
     shared = {url for url, n in links.items() if n > 1}
     if (home_url := canonical_url(home)) is not None:
         shared.add(home_url)
+    fingerprints = [text_fingerprint(e) for e in entries]
+    repeated = _repeated_guids(entries, fingerprints)
     out: list[NewEntry] = []
-    seen: set[str] = set()
-    seen_exact: set[tuple[str, str]] = set()
-    for entry, canonical in zip(entries, canonicals, strict=True):
+    seen: set[tuple[str, str]] = set()
+    for entry, canonical, fingerprint in zip(entries, canonicals, fingerprints, strict=True):
         if canonical in shared:
             canonical = None
-        key = _key(entry, canonical)
-        fingerprint = text_fingerprint(entry)
-        if (key, fingerprint) in seen_exact:
+        guid = _guid(entry)
+        identity = None if guid in repeated else guid
+        key = _key(entry, canonical, identity)
+        if (key, fingerprint) in seen:
             continue
-        seen_exact.add((key, fingerprint))
-        if key in seen:
-            key = f"{key}#{fingerprint[:16]}"
-        seen.add(key)
+        seen.add((key, fingerprint))
+        earlier: tuple[str, ...] = ()
+        bare = None
+        if guid is not None and identity is None:
+            earlier, bare = _earlier_keys(guid, fingerprint)
         lead = story_words(entry)
         hashes = story_profile.shingle_hashes(lead.title, lead.lead)
         out.append(
@@ -177,18 +183,40 @@ def key_entries(entries: Iterable[ParsedEntry], *, home: str | None = None) -> l
                 canonical_url=canonical,
                 content_hash=content_hash(entry),
                 entry=entry,
-                aliases=aliases(entry, canonical),
+                aliases=aliases(entry, canonical, guid=identity),
                 fingerprint=story_fingerprint(lead),
                 bands=story_bands(lead, hashes),
                 profile=story_profile.encode(story_profile.profile(lead.title, lead.lead, hashes)),
+                earlier_keys=earlier,
+                bare_guid_key=bare,
             )
         )
     return out
 
 
-def _key(entry: ParsedEntry, canonical: str | None) -> str:
-    if entry.guid and entry.guid.strip():
-        return "guid:" + entry.guid.strip()
+def _guid(entry: ParsedEntry) -> str | None:
+    return (entry.guid or "").strip() or None
+
+
+def _repeated_guids(entries: Sequence[ParsedEntry], fingerprints: Sequence[str]) -> set[str]:
+    """Guids that items with different texts carry (one item repeated is not two)."""
+    texts: dict[str, set[str]] = {}
+    for entry, fingerprint in zip(entries, fingerprints, strict=True):
+        if (guid := _guid(entry)) is not None:
+            texts.setdefault(guid, set()).add(fingerprint)
+    return {guid for guid, found in texts.items() if len(found) > 1}
+
+
+def _earlier_keys(guid: str, fingerprint: str) -> tuple[tuple[str, ...], str]:
+    """Where earlier releases stored an item of a repeated guid: each item after
+    the first in the document under the guid and its text's fingerprint (a name of
+    this item whatever its position), the first under the bare guid."""
+    return (f"guid:{guid}#{fingerprint[:16]}",), f"guid:{guid}"
+
+
+def _key(entry: ParsedEntry, canonical: str | None, guid: str | None) -> str:
+    if guid:
+        return "guid:" + guid
     if canonical:
         return "link:" + canonical
     return "text:" + text_fingerprint(entry)
@@ -199,8 +227,11 @@ def _key(entry: ParsedEntry, canonical: str | None) -> str:
 _MIN_ALIAS_WORDS = 3
 
 
-def aliases(entry: ParsedEntry, canonical: str | None) -> tuple[str, ...]:
+def aliases(entry: ParsedEntry, canonical: str | None, *, guid: str | None) -> tuple[str, ...]:
     """Names under which an earlier copy of this entry may be stored in the same source.
+
+    `canonical` and `guid` are the entry's link and guid when they identify it in
+    its document (None when shared with other items).
 
     Each is specific enough on its own to name one entry of one source:
     - `gid:` the guid as a URL without scheme or `www.` (http -> https);
@@ -212,7 +243,6 @@ def aliases(entry: ParsedEntry, canonical: str | None) -> tuple[str, ...]:
     """
     title = fold(entry.title)
     out: list[str] = []
-    guid = (entry.guid or "").strip()
     if guid:
         host, path = _guid_parts(guid)
         if host is not None and path:

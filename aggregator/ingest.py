@@ -8,7 +8,7 @@ event loop that serves HTTP and writes the database.
 Items the source's last document already had, byte for byte, are skipped before
 parsing (parse._items): their identities come from `known`. The result must be
 what parsing everything would give, so when a skipped item could change how a
-new one is keyed (the same key, or the same link), everything is parsed.
+new one is keyed (the same key, guid or link), everything is parsed.
 """
 
 from __future__ import annotations
@@ -43,10 +43,16 @@ def ingest(
 
 def _independent(entries: Sequence[NewEntry], skipped: Sequence[KnownItem]) -> bool:
     """Whether the new items are keyed as they would be beside the skipped ones:
-    none has a skipped item's key or link (a shared link is no key)."""
+    none has a skipped item's key, guid or link (a shared guid or link is no key)."""
     keys = {k.key for k in skipped}
     links = {k.link for k in skipped if k.link}
-    return not any(e.key in keys or _link(e) in links for e in entries)
+    return not any(e.key in keys or _guid_key(e) in keys or _link(e) in links for e in entries)
+
+
+def _guid_key(item: NewEntry) -> str | None:
+    """The key the item's guid gives when no other item of its document has it."""
+    guid = (item.entry.guid or "").strip()
+    return "guid:" + guid if guid else None
 
 
 def _ingested(

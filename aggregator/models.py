@@ -92,6 +92,12 @@ class NewEntry:
     fingerprint: str | None = None  # normalised title + lead; None when too short
     bands: tuple[int, ...] = ()  # LSH band keys of the text's MinHash; () when too short
     profile: bytes = b""  # what comparing its story needs (story_profile.encode)
+    # Keys earlier releases stored it under, before a guid several items of one
+    # document carry stopped being a key: certain names of this entry...
+    earlier_keys: tuple[str, ...] = ()
+    # ...and the bare repeated guid, which they gave whichever item came first: it
+    # names this entry only if the entry stored under it has the same content.
+    bare_guid_key: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

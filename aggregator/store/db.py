@@ -311,7 +311,7 @@ class Store(HistoryMixin, TopicStateMixin):
             for item in reversed(entries):
                 row = stories.find_existing(found, item, batch_keys, claimed)
                 if row is None:
-                    if item.key in found.tombstoned:
+                    if stories.was_pruned(found, item, batch_keys):
                         continue  # retention deleted it: not new, just old
                     if not next_id:
                         # The writer lock is held: ids can be handed out here, so the
@@ -405,11 +405,11 @@ class Store(HistoryMixin, TopicStateMixin):
     def _update(db: sqlite3.Connection, entry_id: int, item: NewEntry, stamp: str | None) -> None:
         e = item.entry
         db.execute(
-            "UPDATE entries SET guid = ?, link = ?, title = ?, summary = ?, content = ?, "
-            "authors = ?, categories = ?, enclosures = ?, published = ?, updated = ?, "
-            "last_changed = ?, content_hash = ? WHERE id = ?",
+            "UPDATE entries SET guid = ?, link = ?, canonical_url = ?, title = ?, summary = ?, "
+            "content = ?, authors = ?, categories = ?, enclosures = ?, published = ?, "
+            "updated = ?, last_changed = ?, content_hash = ? WHERE id = ?",
             (
-                e.guid, e.link, e.title, e.summary, e.content, *_lists(item),
+                e.guid, e.link, item.canonical_url, e.title, e.summary, e.content, *_lists(item),
                 _ts(e.published), _ts(e.updated), stamp, item.content_hash, entry_id,
             ),
         )  # fmt: skip

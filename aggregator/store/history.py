@@ -70,7 +70,8 @@ class HistoryMixin(StoreParts):
         Never deletes a member of a story in `keep_stories` (what the current
         documents show), nor a story's first entry while later members remain
         (the story's published id derives from it). Each deleted entry leaves a
-        tombstone, so the next fetch does not store it again as new.
+        tombstone of its key and of its aliases, so the next fetch does not store
+        it again as new, under its key or another.
         """
         with self._transaction() as db:
             doomed: dict[int, tuple[str, str, int]] = {}
@@ -106,6 +107,13 @@ class HistoryMixin(StoreParts):
             db.executemany(
                 "INSERT OR REPLACE INTO tombstones (source_id, key, deleted_at) VALUES (?, ?, ?)",
                 [(source_id, key, stamp) for source_id, key, _ in doomed.values()],
+            )
+            # Its aliases too (deleted with it): under another key, it is still the same item.
+            db.executemany(
+                "INSERT OR REPLACE INTO tombstone_aliases (source_id, alias, key, deleted_at) "
+                "SELECT a.source_id, a.alias, e.key, ? FROM entry_aliases a "
+                "JOIN entries e ON e.id = a.entry_id WHERE a.entry_id = ?",
+                [(stamp, i) for i in doomed],
             )
             db.executemany("DELETE FROM entries WHERE id = ?", [(i,) for i in doomed])
             return len(doomed)

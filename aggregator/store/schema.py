@@ -192,4 +192,16 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE sources ADD COLUMN fetch_floor TEXT;
     """,
+    # 13: tombstones for the names of the entries retention deleted (their aliases,
+    # with the deleted entry's key), so a pruned item that comes back under
+    # another key (a guid scheme change) is not stored again as new.
+    """
+    CREATE TABLE tombstone_aliases (
+        source_id  TEXT NOT NULL,
+        alias      TEXT NOT NULL,
+        key        TEXT NOT NULL,
+        deleted_at TEXT NOT NULL,
+        PRIMARY KEY (source_id, alias)
+    ) WITHOUT ROWID;
+    """,
 )

@@ -11,7 +11,7 @@ import json
 import math
 import sqlite3
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from aggregator.models import Candidate, Clustering, NewEntry
@@ -33,27 +33,27 @@ class Join:
 @dataclass(frozen=True, slots=True)
 class Known:
     """What the store already holds under one document's keys, aliases and
-    tombstones: three indexed queries per document instead of several per entry."""
+    tombstones: four indexed queries per document instead of several per entry."""
 
     by_key: dict[str, tuple[int, str]]  # key -> (id, content_hash)
     by_alias: dict[str, tuple[int, str, str]]  # alias -> (id, content_hash, key)
     tombstoned: frozenset[str]  # keys that retention deleted
+    # aliases of entries retention deleted -> the deleted entry's key
+    tombstoned_aliases: dict[str, str] = field(default_factory=dict)
+
+
+def _names(item: NewEntry) -> tuple[str, ...]:
+    """The alias names an unknown item is looked up by, in order of trust."""
+    keys = (item.key, *item.earlier_keys)
+    return (*("key:" + k for k in keys), *item.aliases)
 
 
 def known(db: sqlite3.Connection, source_id: str, items: Sequence[NewEntry]) -> Known:
-    keys = json.dumps([item.key for item in items])
-    by_key = {
-        str(r[0]): (int(r[1]), str(r[2]))
-        for r in db.execute(
-            "SELECT key, id, content_hash FROM entries "
-            "WHERE source_id = ? AND key IN (SELECT value FROM json_each(?))",
-            (source_id, keys),
-        )
-    }
+    by_key = _stored_keys(db, source_id, items)
     unknown = [item for item in items if item.key not in by_key]
     if not unknown:
         return Known(by_key, {}, frozenset())
-    names = json.dumps(sorted({a for item in unknown for a in ("key:" + item.key, *item.aliases)}))
+    names = json.dumps(sorted({n for item in unknown for n in _names(item)}))
     by_alias = {
         str(r[0]): (int(r[1]), str(r[2]), str(r[3]))
         for r in db.execute(
@@ -63,15 +63,43 @@ def known(db: sqlite3.Connection, source_id: str, items: Sequence[NewEntry]) -> 
             (source_id, names),
         )
     }
+    keys = json.dumps(sorted({k for item in unknown for k in (item.key, *item.earlier_keys)}))
     tombstoned = frozenset(
         str(r[0])
         for r in db.execute(
             "SELECT key FROM tombstones "
             "WHERE source_id = ? AND key IN (SELECT value FROM json_each(?))",
-            (source_id, json.dumps([item.key for item in unknown])),
+            (source_id, keys),
         )
     )
-    return Known(by_key, by_alias, tombstoned)
+    tombstoned_aliases = {
+        str(r[0]): str(r[1])
+        for r in db.execute(
+            "SELECT alias, key FROM tombstone_aliases "
+            "WHERE source_id = ? AND alias IN (SELECT value FROM json_each(?))",
+            (source_id, names),
+        )
+    }
+    return Known(by_key, by_alias, tombstoned, tombstoned_aliases)
+
+
+def _stored_keys(
+    db: sqlite3.Connection, source_id: str, items: Sequence[NewEntry]
+) -> dict[str, tuple[int, str]]:
+    """Entries stored under the items' keys, or under the keys earlier releases gave them."""
+    keys = {item.key for item in items}
+    for item in items:
+        keys.update(item.earlier_keys)
+        if item.bare_guid_key is not None:
+            keys.add(item.bare_guid_key)
+    return {
+        str(r[0]): (int(r[1]), str(r[2]))
+        for r in db.execute(
+            "SELECT key, id, content_hash FROM entries "
+            "WHERE source_id = ? AND key IN (SELECT value FROM json_each(?))",
+            (source_id, json.dumps(sorted(keys))),
+        )
+    }
 
 
 def find_existing(
@@ -79,21 +107,39 @@ def find_existing(
 ) -> tuple[int, str, bool] | None:
     """(id, content_hash, found by its key) of the stored entry `item` is, if any.
 
-    First by key, then by the aliases of its earlier names. An alias never
-    reaches an entry that another item of the same document already is, or
-    whose own key is in the document: two entries side by side in one
-    document are two entries. (Entries inserted while storing this document
-    have their keys in it, so looking aliases up before storing it is exact.)
+    First by key, then by the keys earlier releases gave it, then by the
+    aliases of its earlier names. An alias never reaches an entry that another
+    item of the same document already is, or whose own key is in the document:
+    two entries side by side in one document are two entries. (Entries
+    inserted while storing this document have their keys in it, so looking
+    aliases up before storing it is exact.)
     """
     row = found.by_key.get(item.key)
     if row is not None:
         return row[0], row[1], True
-    for alias in ("key:" + item.key, *item.aliases):
-        hit = found.by_alias.get(alias)
-        if hit is None or hit[0] in claimed or hit[2] in batch_keys:
-            continue
-        return hit[0], hit[1], False
+    hits = [(k, *found.by_key[k]) for k in item.earlier_keys if k in found.by_key]
+    bare_key = item.bare_guid_key or ""
+    bare = found.by_key.get(bare_key)
+    if bare is not None and bare[1] == item.content_hash:  # this item, not any first one
+        hits.append((bare_key, *bare))
+    hits += [(hit[2], hit[0], hit[1]) for n in _names(item) if (hit := found.by_alias.get(n))]
+    for key, entry_id, content_hash in hits:
+        if entry_id not in claimed and key not in batch_keys:
+            return entry_id, content_hash, False
     return None
+
+
+def was_pruned(found: Known, item: NewEntry, batch_keys: Collection[str]) -> bool:
+    """Whether retention deleted the entry `item` is (one not found in the store):
+    by its key or an earlier release's, or by an alias of the deleted entry,
+    unless that entry's key is another item of this document."""
+    if item.key in found.tombstoned or any(k in found.tombstoned for k in item.earlier_keys):
+        return True
+    for name in _names(item):
+        key = found.tombstoned_aliases.get(name)
+        if key is not None and key not in batch_keys:
+            return True
+    return False
 
 
 def remember(db: sqlite3.Connection, source_id: str, entry_id: int, item: NewEntry) -> None:

@@ -66,15 +66,21 @@ def test_key_prefers_raw_guid_then_canonical_link_then_text() -> None:
     assert by_text == same_text
 
 
-def test_repeated_guids_in_one_document_are_disambiguated_deterministically() -> None:
+def test_a_guid_repeated_in_one_document_is_no_key_whatever_the_position() -> None:
     a = ParsedEntry(guid="same", link="https://x.example/1", title="One")
     b = ParsedEntry(guid="same", link="https://x.example/2", title="Two")
-    first = [n.key for n in key_entries([a, b, a])]
-    again = [n.key for n in key_entries([a, b, a])]
-    assert first == again
-    assert len(first) == 2  # the exact repeat is dropped
-    assert first[0] == "guid:same"
-    assert first[1].startswith("guid:same#")
+    c = ParsedEntry(guid="same", link=None, title="Three")
+    keys = [n.key for n in key_entries([a, b, c, c])]
+    assert keys[:2] == ["link:https://x.example/1", "link:https://x.example/2"]
+    assert keys[2] == entry_key(ParsedEntry(guid=None, link=None, title="Three"))
+    assert len(keys) == 3  # the exact repeat is dropped
+    # A new first item changes no other item's key.
+    new = ParsedEntry(guid="same", link="https://x.example/0", title="Zero")
+    assert [n.key for n in key_entries([new, a, b, c])][1:] == keys
+    # Nor is it an alias: it would name every item carrying it.
+    assert not any(x.startswith(("gid:", "gpath:")) for n in key_entries([a, b]) for x in n.aliases)
+    # One item repeated as it is: its guid stays its key.
+    assert [n.key for n in key_entries([a, a])] == ["guid:same"]
 
 
 def test_content_hash_changes_with_visible_edits_only() -> None:

@@ -4,6 +4,7 @@ everything gives (ingest, parse._items)."""
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -70,6 +71,18 @@ def test_a_new_item_sharing_a_skipped_items_link_means_a_full_parse() -> None:
     second = run(doc, first.items)
     assert second == run(doc) and len(second.entries) == 7 and not second.skipped_keys
     assert {e.canonical_url for e in second.entries if e.entry.link == ITEMS[2].link} == {None}
+
+
+def test_new_items_repeating_a_skipped_items_guid_mean_a_full_parse() -> None:
+    """A guid several items carry is no key for any of them, the skipped one too."""
+    first = run(rss("Alpha", "https://a.example/", ITEMS))
+    twins = [replace(ITEMS[2], title=f"Twin {n}", link=f"https://a.example/t{n}") for n in (1, 2)]
+    doc = rss("Alpha", "https://a.example/", [*twins, *ITEMS])
+    second = run(doc, first.items)
+    assert second == run(doc) and not second.skipped_keys
+    assert [e.key for e in second.entries][:4] == [
+        "link:https://a.example/t1", "link:https://a.example/t2", "guid:g-0", "guid:g-1"
+    ]  # fmt: skip
 
 
 def test_items_resolve_against_the_feed_url_so_a_moved_feed_parses_again() -> None:

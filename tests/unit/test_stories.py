@@ -5,6 +5,7 @@ near-duplicate joins, distinct events kept apart, the window, the index."""
 from __future__ import annotations
 
 import sqlite3
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -45,11 +46,16 @@ def entry(guid: str | None, title: str, **kwargs: Any) -> ParsedEntry:
 
 def put(store: Store, source: str, entries: list[ParsedEntry], *, hours: float = 0,
         home: str | None = None) -> tuple[int, int]:  # fmt: skip
+    return put_keyed(store, source, key_entries(entries, home=home), hours=hours)
+
+
+def put_keyed(
+    store: Store, source: str, items: list[NewEntry], *, hours: float = 0
+) -> tuple[int, int]:
     now = T0 + timedelta(hours=hours)
     result = store.store_entries(
-        source, key_entries(entries, home=home), now=now, next_fetch=now, status=200, etag=None,
-        last_modified=None, body_hash=None, effective_url=None, feed_title=None, feed_link=None,
-        clustering=CLUSTER,
+        source, items, now=now, next_fetch=now, status=200, etag=None, last_modified=None,
+        body_hash=None, effective_url=None, feed_title=None, feed_link=None, clustering=CLUSTER,
     )  # fmt: skip
     return result.new, result.updated
 
@@ -136,6 +142,85 @@ def test_a_link_shared_by_several_items_or_the_home_page_joins_nothing(store: St
     assert len(stories(store)) == 3
 
 
+def _site(name: str, *, titled: bool = True) -> ParsedEntry:
+    """An item of a feed that gives every item one guid (its home page); without
+    a title its text is too short for a text alias."""
+    return entry("https://site.example/", name if titled else "", summary=name,
+                 link=f"https://site.example/{name.lower()}")  # fmt: skip
+
+
+def _first_seen(store: Store) -> dict[str, datetime]:
+    return {e.summary: e.first_seen for e in store.stories()}
+
+
+def test_a_guid_every_item_repeats_names_none_of_them(store: Store) -> None:
+    """Prepending an item re-keys nothing: each keeps its own text and date."""
+    alpha, beta, gamma = (_site(n) for n in ("Alpha", "Beta", "Gamma"))
+    assert put(store, "a", [alpha, beta, gamma]) == (3, 0)
+    assert put(store, "a", [_site("Delta"), alpha, beta, gamma], hours=1) == (1, 0)
+    assert _first_seen(store) == {
+        "Delta": T0 + timedelta(hours=1), "Alpha": T0, "Beta": T0, "Gamma": T0
+    }  # fmt: skip
+    assert len(stories(store)) == 4
+
+
+def _keyed_by_the_old_rule(items: list[ParsedEntry]) -> list[NewEntry]:
+    """Keys and aliases as releases that keyed a repeated guid gave them: the
+    first item the bare guid, each later one the guid and its text's fingerprint."""
+    out = []
+    for n, item in enumerate(key_entries(items)):
+        guid = (item.entry.guid or "").strip()
+        suffix = f"#{dedup.text_fingerprint(item.entry)[:16]}" if n else ""
+        old_aliases = dedup.aliases(item.entry, item.canonical_url, guid=guid)
+        out.append(replace(item, key=f"guid:{guid}{suffix}", aliases=old_aliases,
+                           earlier_keys=(), bare_guid_key=None))  # fmt: skip
+    return out
+
+
+@pytest.mark.parametrize("titled", [True, False], ids=["by-aliases", "by-earlier-keys"])
+def test_entries_stored_under_a_repeated_guid_by_earlier_releases_are_found_again(
+    store: Store, titled: bool
+) -> None:
+    alpha, beta, gamma = (_site(n, titled=titled) for n in ("Alpha", "Beta", "Gamma"))
+    assert put_keyed(store, "a", _keyed_by_the_old_rule([alpha, beta, gamma])) == (3, 0)
+    assert put(store, "a", [alpha, beta, gamma], hours=1) == (0, 0)
+    assert put(store, "a", [_site("Delta", titled=titled), alpha, beta, gamma], hours=2) == (1, 0)
+    assert _first_seen(store) == {
+        "Delta": T0 + timedelta(hours=2), "Alpha": T0, "Beta": T0, "Gamma": T0
+    }  # fmt: skip
+
+
+def test_entries_pruned_under_a_repeated_guid_by_earlier_releases_stay_pruned(
+    store: Store,
+) -> None:
+    items = [_site(n) for n in ("Alpha", "Beta", "Gamma")]
+    put_keyed(store, "a", _keyed_by_the_old_rule(items))
+    assert store.prune({"a": (None, 1)}, keep_stories=set(), now=T0) == 2
+    # Those releases tombstoned keys only.
+    store._conn.execute("DELETE FROM tombstone_aliases")
+    assert put(store, "a", items, hours=1) == (0, 0)
+    assert store.entry_count() == 1
+
+
+def test_a_pruned_entry_is_not_new_again_under_a_new_guid_scheme(store: Store) -> None:
+    old = entry("http://blog.example/p/1", "A post", published=T0 - timedelta(days=1))
+    newer = entry("http://blog.example/p/2", "Another post")
+    put(store, "a", [newer, old])
+    assert store.prune({"a": (None, 1)}, keep_stories=set(), now=T0) == 1
+    https = [replace(e, guid=(e.guid or "").replace("http:", "https:")) for e in (newer, old)]
+    assert put(store, "a", https, hours=1) == (0, 0)
+    assert store.entry_count() == 1
+
+
+def test_a_pruned_entrys_names_do_not_hide_the_item_beside_it(store: Store) -> None:
+    # Same title and path on two hosts in one document: two entries (a planet feed).
+    alice = entry("https://alice.example/hello", "Hello world", published=T0 - timedelta(days=1))
+    put(store, "a", [entry("https://carol.example/x", "Carol's news"), alice])
+    assert store.prune({"a": (None, 1)}, keep_stories=set(), now=T0) == 1
+    bob = entry("https://bob.example/hello", "Hello world")
+    assert put(store, "a", [bob, alice], hours=1) == (1, 0)
+
+
 def test_an_edit_updates_in_place_and_keeps_position_and_story(store: Store) -> None:
     put(store, "a", [entry("1", "Older", published=T0 - timedelta(hours=2))])
     put(store, "a", [entry("2", "Newer", published=T0 - timedelta(hours=1))])
@@ -169,6 +254,20 @@ def test_exact_duplicates_join_by_url_or_fingerprint(store: Store) -> None:
     members = store.story_membership(first.id)
     assert [(m.reason, m.score, m.joined_to) for m in members] == [
         ("first", 1.0, None), ("url", 1.0, first.id), ("fingerprint", 1.0, first.id)
+    ]  # fmt: skip
+
+
+def test_a_corrected_link_is_the_url_the_story_is_joined_by(store: Store) -> None:
+    put(store, "a", [entry("a1", "Port reopens", link="https://wire.example/port-reopns")])
+    fixed = entry("a1", "Port reopens", link="https://wire.example/port-reopens")
+    assert put(store, "a", [fixed], hours=1) == (0, 1)
+    joiner = entry(
+        "b1", "Harbour back in business", link="https://wire.example/port-reopens?utm_source=b"
+    )
+    put(store, "b", [joiner], hours=2)
+    put(store, "c", [entry("c1", "Unrelated", link="https://wire.example/port-reopns")], hours=3)
+    assert stories(store) == [
+        [("c", "Unrelated")], [("a", "Port reopens"), ("b", "Harbour back in business")]
     ]  # fmt: skip
 
 
