@@ -82,6 +82,24 @@ def canonical_url(url: str | None) -> str | None:
     return urlunsplit((scheme, netloc, path, urlencode(sorted(query)), ""))
 
 
+_MOBILE_HOSTS = ("m.", "mobile.")
+
+
+def join_url(canonical: str | None) -> str | None:
+    """The form the URL join of stories compares: the canonical URL without its
+    scheme, and the desktop host for a mobile one (m., mobile.), so that outlets
+    linking http or https, desktop or mobile, share a story. Not a key: keys and
+    stored rows keep canonical_url (migration 14 derives this form from it in SQL,
+    the same way)."""
+    if canonical is None:
+        return None
+    rest = canonical.split("://", 1)[-1]
+    host, slash, path = rest.partition("/")
+    if host.startswith(_MOBILE_HOSTS) and host.count(".") >= 2:
+        host = host.partition(".")[2]
+    return host + slash + path
+
+
 _AMP_CACHE = ".cdn.ampproject.org"
 _AMP_SUFFIX = re.compile(r"\.amp(?=\.html?$)|\.amp$", re.IGNORECASE)
 
@@ -181,6 +199,7 @@ def key_entries(entries: Iterable[ParsedEntry], *, home: str | None = None) -> l
             NewEntry(
                 key=key,
                 canonical_url=canonical,
+                join_url=join_url(canonical),
                 content_hash=content_hash(entry),
                 entry=entry,
                 aliases=aliases(entry, canonical, guid=identity),

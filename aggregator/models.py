@@ -86,6 +86,8 @@ class NewEntry:
     canonical_url: str | None  # None too when the link does not identify the article
     content_hash: str
     entry: ParsedEntry
+    # The form stories are joined by URL (dedup.join_url): no scheme, no mobile host.
+    join_url: str | None
     # Other names the same entry may have had in its source (a guid scheme
     # change, a moved feed): an unknown key found under one of these is that entry.
     aliases: tuple[str, ...] = ()

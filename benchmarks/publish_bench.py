@@ -26,7 +26,7 @@ from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from aggregator import config
+from aggregator import config, dedup
 from aggregator.models import NewEntry, ParsedEntry
 from aggregator.pipeline import publish_all
 from aggregator.store import Store
@@ -65,7 +65,10 @@ def entry(n: int, pool: list[synth.Story]) -> NewEntry:
         summary=body, published=T0 + timedelta(minutes=n),
     )  # fmt: skip
     digest = hashlib.sha256(f"{n}".encode()).hexdigest()
-    return NewEntry(key=f"guid:e{n}", canonical_url=parsed.link, content_hash=digest, entry=parsed)
+    return NewEntry(
+        key=f"guid:e{n}", canonical_url=parsed.link, join_url=dedup.join_url(parsed.link),
+        content_hash=digest, entry=parsed,
+    )  # fmt: skip
 
 
 FILL_CHUNK = 10_000  # entries built and stored at a time: the peak RSS is publishing's

@@ -299,6 +299,7 @@ class Store(HistoryMixin, TopicStateMixin):
         """
         new = updated = 0
         stamp = _ts(now)
+        assert stamp is not None  # `now` is required
         clustering = clustering or Clustering()
         batch_keys = {item.key for item in entries}.union(skipped_keys)
         claimed: set[int] = set()
@@ -313,13 +314,19 @@ class Store(HistoryMixin, TopicStateMixin):
                 if row is None:
                     if stories.was_pruned(found, item, batch_keys):
                         continue  # retention deleted it: not new, just old
+                    sort_date = _sort_date(item, stamp)
+                    join = stories.find_story(
+                        db, source_id, item, datetime.fromisoformat(sort_date), clustering
+                    )
+                    if isinstance(join, stories.Pruned):
+                        continue  # a copy of an article published, then pruned: old too
                     if not next_id:
                         # The writer lock is held: ids can be handed out here, so the
                         # entry is inserted whole (its own story) in one statement.
                         (last,) = db.execute("SELECT coalesce(max(id), 0) FROM entries").fetchone()
                         next_id = int(last) + 1
                     entry_id, next_id = next_id, next_id + 1
-                    self._insert(db, entry_id, source_id, item, stamp, clustering)
+                    self._insert(db, entry_id, source_id, item, stamp, sort_date, join)
                     new += 1
                     changed = True
                     touched.append(entry_id)
@@ -373,26 +380,19 @@ class Store(HistoryMixin, TopicStateMixin):
     @staticmethod
     def _insert(
         db: sqlite3.Connection, entry_id: int, source_id: str, item: NewEntry,
-        stamp: str | None, clustering: Clustering,
+        first_seen: str, sort_date: str, join: stories.Join | None,
     ) -> None:  # fmt: skip
         e = item.entry
-        first_seen = stamp
-        sort_date = first_seen
-        dated = e.published or e.updated  # Atom entries may carry only <updated>
-        if dated is not None:
-            sort_date = min(_ts(dated) or "", first_seen or "")
-        assert sort_date is not None  # `now` is required
-        join = stories.find_story(db, item, datetime.fromisoformat(sort_date), clustering)
         db.execute(
-            "INSERT INTO entries (id, source_id, key, story_id, guid, link, canonical_url, title, "
-            "summary, content, authors, categories, enclosures, published, updated, first_seen, "
-            "last_changed, sort_date, content_hash, exact_id, join_reason, join_score, joined_to, "
-            "fingerprint, story_profile) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO entries (id, source_id, key, story_id, guid, link, canonical_url, "
+            "join_url, title, summary, content, authors, categories, enclosures, published, "
+            "updated, first_seen, last_changed, sort_date, content_hash, exact_id, join_reason, "
+            "join_score, joined_to, fingerprint, story_profile) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 entry_id, source_id, item.key, join.story_id if join else entry_id, e.guid,
-                e.link, item.canonical_url, e.title, e.summary, e.content, *_lists(item),
-                _ts(e.published), _ts(e.updated), first_seen, first_seen, sort_date,
+                e.link, item.canonical_url, item.join_url, e.title, e.summary, e.content,
+                *_lists(item), _ts(e.published), _ts(e.updated), first_seen, first_seen, sort_date,
                 item.content_hash,
                 entry_id if join is None or join.exact_id is None else join.exact_id,
                 join.reason if join else "first", join.score if join else 1.0,
@@ -405,12 +405,13 @@ class Store(HistoryMixin, TopicStateMixin):
     def _update(db: sqlite3.Connection, entry_id: int, item: NewEntry, stamp: str | None) -> None:
         e = item.entry
         db.execute(
-            "UPDATE entries SET guid = ?, link = ?, canonical_url = ?, title = ?, summary = ?, "
-            "content = ?, authors = ?, categories = ?, enclosures = ?, published = ?, "
-            "updated = ?, last_changed = ?, content_hash = ? WHERE id = ?",
+            "UPDATE entries SET guid = ?, link = ?, canonical_url = ?, join_url = ?, title = ?, "
+            "summary = ?, content = ?, authors = ?, categories = ?, enclosures = ?, "
+            "published = ?, updated = ?, last_changed = ?, content_hash = ? WHERE id = ?",
             (
-                e.guid, e.link, item.canonical_url, e.title, e.summary, e.content, *_lists(item),
-                _ts(e.published), _ts(e.updated), stamp, item.content_hash, entry_id,
+                e.guid, e.link, item.canonical_url, item.join_url, e.title, e.summary, e.content,
+                *_lists(item), _ts(e.published), _ts(e.updated), stamp, item.content_hash,
+                entry_id,
             ),
         )  # fmt: skip
         (sort_date,) = db.execute(
@@ -600,6 +601,13 @@ class Store(HistoryMixin, TopicStateMixin):
                 if path.samefile(target):
                     return True
         return False
+
+
+def _sort_date(item: NewEntry, first_seen: str) -> str:
+    """A new entry's sort date: its own date, unless that is after it was first seen."""
+    e = item.entry
+    dated = e.published or e.updated  # Atom entries may carry only <updated>
+    return first_seen if dated is None else min(_ts(dated) or "", first_seen)
 
 
 def _item_index(items: Mapping[str, KnownItem] | None) -> str | None:

@@ -71,7 +71,8 @@ class HistoryMixin(StoreParts):
         documents show), nor a story's first entry while later members remain
         (the story's published id derives from it). Each deleted entry leaves a
         tombstone of its key and of its aliases, so the next fetch does not store
-        it again as new, under its key or another.
+        it again as new, under its key or another, and of its join URL, so another
+        source's late copy of it is not stored as new either.
         """
         with self._transaction() as db:
             doomed: dict[int, tuple[str, str, int]] = {}
@@ -108,11 +109,20 @@ class HistoryMixin(StoreParts):
                 "INSERT OR REPLACE INTO tombstones (source_id, key, deleted_at) VALUES (?, ?, ?)",
                 [(source_id, key, stamp) for source_id, key, _ in doomed.values()],
             )
-            # Its aliases too (deleted with it): under another key, it is still the same item.
+            # Its aliases too (deleted with it): under another key, it is still the same
+            # item; with its date, which a link alias needs (stories.find_existing).
             db.executemany(
-                "INSERT OR REPLACE INTO tombstone_aliases (source_id, alias, key, deleted_at) "
-                "SELECT a.source_id, a.alias, e.key, ? FROM entry_aliases a "
+                "INSERT OR REPLACE INTO tombstone_aliases (source_id, alias, key, deleted_at, "
+                "dated) SELECT a.source_id, a.alias, e.key, ?, "
+                "coalesce(e.published, e.updated, '') FROM entry_aliases a "
                 "JOIN entries e ON e.id = a.entry_id WHERE a.entry_id = ?",
+                [(stamp, i) for i in doomed],
+            )
+            # And its URL: another outlet's late copy of it was published already.
+            db.executemany(
+                "INSERT OR IGNORE INTO pruned_urls (join_url, source_id, dated, pruned_at) "
+                "SELECT join_url, source_id, coalesce(published, updated, ''), ? FROM entries "
+                "WHERE id = ? AND join_url IS NOT NULL",
                 [(stamp, i) for i in doomed],
             )
             db.executemany("DELETE FROM entries WHERE id = ?", [(i,) for i in doomed])

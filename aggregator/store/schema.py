@@ -204,4 +204,40 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (source_id, alias)
     ) WITHOUT ROWID;
     """,
+    # 14: stories join by URL in the form dedup.join_url gives (no scheme, no m. or
+    # mobile. host), derived here from canonical_url as it does. Retention keeps the
+    # join URLs of the entries it deletes (pruned_urls, with the source and the
+    # entry's own date, '' for none or unknown), so a late copy of a pruned article
+    # is not published again; and the date of each tombstoned alias, since a link
+    # alias names an entry only with the same date (a recurring item at a fixed
+    # URL is a new item). Older pruned entries' URLs come from their link keys and
+    # link aliases.
+    """
+    ALTER TABLE entries ADD COLUMN join_url TEXT;
+    UPDATE entries SET join_url = substr(canonical_url, instr(canonical_url, '://') + 3)
+        WHERE canonical_url IS NOT NULL;
+    CREATE TABLE pruned_urls (
+        join_url  TEXT NOT NULL,
+        source_id TEXT NOT NULL,
+        dated     TEXT NOT NULL,
+        pruned_at TEXT NOT NULL,
+        PRIMARY KEY (join_url, source_id, dated)
+    ) WITHOUT ROWID;
+    INSERT OR IGNORE INTO pruned_urls (join_url, source_id, dated, pruned_at)
+        SELECT substr(key, instr(key, '://') + 3), source_id, '', deleted_at FROM tombstones
+        WHERE key LIKE 'link:%';
+    INSERT OR IGNORE INTO pruned_urls (join_url, source_id, dated, pruned_at)
+        SELECT substr(alias, 6, instr(alias, char(31)) - 6), source_id, '', deleted_at
+        FROM tombstone_aliases WHERE alias LIKE 'link:%' AND instr(alias, char(31)) > 0;
+    UPDATE entries SET join_url = substr(join_url, instr(join_url, '.') + 1)
+        WHERE (join_url LIKE 'm.%' OR join_url LIKE 'mobile.%')
+        AND length(substr(join_url, 1, instr(join_url, '/') - 1))
+            - length(replace(substr(join_url, 1, instr(join_url, '/') - 1), '.', '')) >= 2;
+    UPDATE OR REPLACE pruned_urls SET join_url = substr(join_url, instr(join_url, '.') + 1)
+        WHERE (join_url LIKE 'm.%' OR join_url LIKE 'mobile.%')
+        AND length(substr(join_url, 1, instr(join_url, '/') - 1))
+            - length(replace(substr(join_url, 1, instr(join_url, '/') - 1), '.', '')) >= 2;
+    CREATE INDEX entries_join_url ON entries (join_url) WHERE join_url IS NOT NULL;
+    ALTER TABLE tombstone_aliases ADD COLUMN dated TEXT;
+    """,
 )

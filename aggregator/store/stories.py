@@ -31,21 +31,50 @@ class Join:
 
 
 @dataclass(frozen=True, slots=True)
+class Pruned:
+    """find_story's answer for an entry whose URL names an article retention
+    deleted: it was published once, so it is not new (and nothing shows it)."""
+
+
+PRUNED = Pruned()
+
+
+@dataclass(frozen=True, slots=True)
 class Known:
     """What the store already holds under one document's keys, aliases and
     tombstones: four indexed queries per document instead of several per entry."""
 
     by_key: dict[str, tuple[int, str]]  # key -> (id, content_hash)
-    by_alias: dict[str, tuple[int, str, str]]  # alias -> (id, content_hash, key)
+    # alias -> (id, content_hash, key, date: see dated)
+    by_alias: dict[str, tuple[int, str, str, str]]
     tombstoned: frozenset[str]  # keys that retention deleted
-    # aliases of entries retention deleted -> the deleted entry's key
-    tombstoned_aliases: dict[str, str] = field(default_factory=dict)
+    # aliases of entries retention deleted -> (the deleted entry's key, its date;
+    # None when deleted before migration 14)
+    tombstoned_aliases: dict[str, tuple[str, str | None]] = field(default_factory=dict)
 
 
 def _names(item: NewEntry) -> tuple[str, ...]:
     """The alias names an unknown item is looked up by, in order of trust."""
     keys = (item.key, *item.earlier_keys)
     return (*("key:" + k for k in keys), *item.aliases)
+
+
+def dated(item: NewEntry) -> str:
+    """The item's own date in the stored form ('' for none), as
+    coalesce(published, updated, '') reads a stored one."""
+    when = item.entry.published or item.entry.updated
+    return "" if when is None else stamp_of(when)
+
+
+def _vouches(name: str, date: str | None, item: NewEntry) -> bool:
+    """Whether an alias found under `name`, on an entry dated `date`, names this
+    item. A link alias (the permalink and title) only with the same date: a new
+    guid scheme on the same permalinks keeps the dates, while a recurring item at a
+    fixed URL (a weekly report) is a new item with a new date."""
+    return not name.startswith(_LINK_ALIAS) or date == dated(item)
+
+
+_LINK_ALIAS = "link:"
 
 
 def known(db: sqlite3.Connection, source_id: str, items: Sequence[NewEntry]) -> Known:
@@ -55,9 +84,10 @@ def known(db: sqlite3.Connection, source_id: str, items: Sequence[NewEntry]) -> 
         return Known(by_key, {}, frozenset())
     names = json.dumps(sorted({n for item in unknown for n in _names(item)}))
     by_alias = {
-        str(r[0]): (int(r[1]), str(r[2]), str(r[3]))
+        str(r[0]): (int(r[1]), str(r[2]), str(r[3]), str(r[4]))
         for r in db.execute(
-            "SELECT a.alias, e.id, e.content_hash, e.key FROM entry_aliases a "
+            "SELECT a.alias, e.id, e.content_hash, e.key, "
+            "coalesce(e.published, e.updated, '') FROM entry_aliases a "
             "JOIN entries e ON e.id = a.entry_id "
             "WHERE a.source_id = ? AND a.alias IN (SELECT value FROM json_each(?))",
             (source_id, names),
@@ -73,9 +103,9 @@ def known(db: sqlite3.Connection, source_id: str, items: Sequence[NewEntry]) -> 
         )
     )
     tombstoned_aliases = {
-        str(r[0]): str(r[1])
+        str(r[0]): (str(r[1]), r[2])
         for r in db.execute(
-            "SELECT alias, key FROM tombstone_aliases "
+            "SELECT alias, key, dated FROM tombstone_aliases "
             "WHERE source_id = ? AND alias IN (SELECT value FROM json_each(?))",
             (source_id, names),
         )
@@ -122,7 +152,11 @@ def find_existing(
     bare = found.by_key.get(bare_key)
     if bare is not None and bare[1] == item.content_hash:  # this item, not any first one
         hits.append((bare_key, *bare))
-    hits += [(hit[2], hit[0], hit[1]) for n in _names(item) if (hit := found.by_alias.get(n))]
+    hits += [
+        (hit[2], hit[0], hit[1])
+        for n in _names(item)
+        if (hit := found.by_alias.get(n)) and _vouches(n, hit[3], item)
+    ]
     for key, entry_id, content_hash in hits:
         if entry_id not in claimed and key not in batch_keys:
             return entry_id, content_hash, False
@@ -136,8 +170,8 @@ def was_pruned(found: Known, item: NewEntry, batch_keys: Collection[str]) -> boo
     if item.key in found.tombstoned or any(k in found.tombstoned for k in item.earlier_keys):
         return True
     for name in _names(item):
-        key = found.tombstoned_aliases.get(name)
-        if key is not None and key not in batch_keys:
+        hit = found.tombstoned_aliases.get(name)
+        if hit is not None and hit[0] not in batch_keys and _vouches(name, hit[1], item):
             return True
     return False
 
@@ -171,21 +205,32 @@ def add_bands(db: sqlite3.Connection, entry_id: int, item: NewEntry, sort_date: 
 
 def find_story(
     db: sqlite3.Connection,
+    source_id: str,
     item: NewEntry,
     sort_date: datetime,
     clustering: Clustering,
-) -> Join | None:
-    """The story a new entry belongs to: same canonical URL (any time), else the
-    same fingerprint, else similar text, both within the window of the story's
-    first entry."""
-    if item.canonical_url:
+) -> Join | Pruned | None:
+    """The story a new entry of `source_id` belongs to: same join URL (any time),
+    else the same fingerprint, else similar text, both within the window of the
+    story's first entry. PRUNED when no stored entry has its URL but one that
+    retention deleted had."""
+    if item.join_url:
+        # An entry of the same source with another date is another item at a URL the
+        # source reuses (a weekly report, a live page): its identity rules said so.
+        params = (item.join_url, source_id, dated(item))
         row = db.execute(
-            "SELECT id, story_id, exact_id FROM entries WHERE canonical_url = ? "
-            "ORDER BY id LIMIT 1",
-            (item.canonical_url,),
+            "SELECT id, story_id, exact_id FROM entries WHERE join_url = ? "
+            "AND (source_id <> ? OR coalesce(published, updated, '') = ?) ORDER BY id LIMIT 1",
+            params,
         ).fetchone()
         if row is not None:
             return Join(row[1], row[2] if row[2] is not None else row[1], "url", 1.0, row[0])
+        pruned = db.execute(
+            "SELECT 1 FROM pruned_urls WHERE join_url = ? AND (source_id <> ? OR dated = ?)",
+            params,
+        ).fetchone()
+        if pruned is not None:
+            return PRUNED
     lo = stamp_of(sort_date - clustering.window)
     hi = stamp_of(sort_date + clustering.window)
     if item.fingerprint:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from aggregator.dedup import canonical_url, entry_key, key_entries
+from aggregator.dedup import canonical_url, entry_key, join_url, key_entries
 from aggregator.models import ParsedEntry
 
 
@@ -51,6 +51,25 @@ from aggregator.models import ParsedEntry
 )
 def test_canonical_url(url: str | None, expected: str | None) -> None:
     assert canonical_url(url) == expected
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("http://example.com/a", "example.com/a"),
+        ("https://www.example.com/a/?utm_source=x", "example.com/a"),
+        ("https://m.example.com/a", "example.com/a"),
+        ("http://mobile.example.com:8080/a?id=1", "example.com:8080/a?id=1"),
+        ("https://m.example/a", "m.example/a"),  # a domain, not a mobile host
+        ("https://mobile.com/", "mobile.com/"),
+        ("https://[::1]/a", "[::1]/a"),
+        (None, None),
+    ],
+)
+def test_join_url_drops_the_scheme_and_the_mobile_host(
+    url: str | None, expected: str | None
+) -> None:
+    assert join_url(canonical_url(url)) == expected
 
 
 def test_key_prefers_raw_guid_then_canonical_link_then_text() -> None:

@@ -101,6 +101,11 @@ IDENTITY_CASES = [
     ("same path on another host, another title (a planet feed)",
      entry("https://alice.example/?p=1", "Alice says hello"),
      entry("https://bob.example/?p=1", "Bob's first post"), NEW),
+    ("a weekly report at a fixed URL: same link and title, new guid and date",
+     entry("w-48", "Weekly oil report", link="https://agency.example/weekly",
+           summary="Brent averaged 81.20 dollars.", published=T0 - timedelta(days=7)),
+     entry("w-49", "Weekly oil report", link="https://agency.example/weekly",
+           summary="Brent averaged 77.90 dollars."), NEW),
     ("live blog: same link, new guid, new title",
      entry("live-1", "Markets open lower", link="https://news.example/live"),
      entry("live-2", "Oil jumps 3%", link="https://news.example/live"), NEW),
@@ -221,6 +226,36 @@ def test_a_pruned_entrys_names_do_not_hide_the_item_beside_it(store: Store) -> N
     assert put(store, "a", [bob, alice], hours=1) == (1, 0)
 
 
+WEEK_48 = entry(
+    "w-48", "Weekly oil report", link="https://agency.example/weekly",
+    summary="Brent averaged 81.20 dollars.", published=T0 - timedelta(days=7),
+)  # fmt: skip
+WEEK_49 = replace(WEEK_48, guid="w-49", summary="Brent averaged 77.90 dollars.", published=T0)
+
+
+def test_a_recurring_item_at_a_fixed_url_is_a_story_of_its_own(store: Store) -> None:
+    """A new issue at the URL its source reuses is neither the old entry (the link
+    alias needs the same date) nor, by that URL, the old story."""
+    put(store, "a", [WEEK_48])
+    assert put(store, "a", [WEEK_49], hours=1) == (1, 0)
+    assert len(stories(store)) == 2
+    assert _first_seen(store) == {
+        "Brent averaged 77.90 dollars.": T0 + timedelta(hours=1),
+        "Brent averaged 81.20 dollars.": T0,
+    }
+    # Another outlet's copy of the page still joins the first story by its URL.
+    put(store, "b", [entry("b-1", "Oil report", link="http://agency.example/weekly")], hours=2)
+    assert [len(story) for story in stories(store)] == [1, 2]
+
+
+def test_a_pruned_issue_does_not_hide_the_next_one_at_its_url(store: Store) -> None:
+    put(store, "a", [WEEK_48])
+    assert store.prune({"a": (None, 0)}, keep_stories=set(), now=T0) == 1
+    assert put(store, "a", [WEEK_49], hours=1) == (1, 0)
+    # The pruned issue itself, under a new guid scheme, stays pruned.
+    assert put(store, "a", [replace(WEEK_48, guid="urn:w:48")], hours=2) == (0, 0)
+
+
 def test_an_edit_updates_in_place_and_keeps_position_and_story(store: Store) -> None:
     put(store, "a", [entry("1", "Older", published=T0 - timedelta(hours=2))])
     put(store, "a", [entry("2", "Newer", published=T0 - timedelta(hours=1))])
@@ -255,6 +290,33 @@ def test_exact_duplicates_join_by_url_or_fingerprint(store: Store) -> None:
     assert [(m.reason, m.score, m.joined_to) for m in members] == [
         ("first", 1.0, None), ("url", 1.0, first.id), ("fingerprint", 1.0, first.id)
     ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "link",
+    ["http://wire.example/sharara", "https://m.wire.example/sharara/?utm_source=b",
+     "http://mobile.wire.example/sharara"],
+)  # fmt: skip
+def test_copies_join_by_url_whatever_the_scheme_or_mobile_host(store: Store, link: str) -> None:
+    put(store, "a", [entry("a1", "Sharara reopens", link="https://www.wire.example/sharara")])
+    put(store, "b", [entry("b1", "Field back online", link=link)], hours=1)
+    founder = next(iter(store.stories()))
+    assert [m.reason for m in store.story_membership(founder.id)] == ["first", "url"]
+
+
+def test_a_late_copy_of_a_pruned_story_is_not_new_again(store: Store) -> None:
+    """Its story was published and retention deleted it: another outlet's copy,
+    found by URL, is as old as the story (nothing may publish it again)."""
+    old = T0 - timedelta(days=30)
+    put(store, "a", [entry("a1", "Sharara reopens", link="https://wire.example/sharara",
+                           published=old)])  # fmt: skip
+    assert store.prune({"a": (None, 0)}, keep_stories=set(), now=T0) == 1
+    late = entry("b1", "Field back online", link="http://m.wire.example/sharara")
+    assert put(store, "b", [late], hours=1) == (0, 0)
+    assert store.entry_count() == 0
+    # Another article of that site is new.
+    assert put(store, "b", [entry("b2", "Es Sider too", link="https://wire.example/es-sider")],
+               hours=2) == (1, 0)  # fmt: skip
 
 
 def test_a_corrected_link_is_the_url_the_story_is_joined_by(store: Store) -> None:
@@ -454,6 +516,54 @@ def _old_database(path: Path, version: int, **columns: str) -> NewEntry:
     conn.commit()
     conn.close()
     return old
+
+
+def test_entries_stored_before_version_14_join_by_url_across_schemes(tmp_path: Path) -> None:
+    _old_database(tmp_path / "v13.sqlite", 13, canonical_url="http://m.wire.example/output")
+    with Store.open(tmp_path / "v13.sqlite") as store:
+        store.sync_sources(SOURCES)
+        put(store, "b", [entry("b1", "Another headline", link="https://wire.example/output")],
+            hours=1)  # fmt: skip
+        assert [m.reason for m in store.story_membership(1)] == ["first", "url"]
+
+
+def test_migration_14_derives_join_urls_as_dedup_does(tmp_path: Path) -> None:
+    links = ["http://m.wire.example/a?id=1", "https://mobile.wire.example:8080/b",
+             "https://m.example/c", "https://wire.example/", "https://[::1]/d"]  # fmt: skip
+    canonicals = [dedup.canonical_url(link) for link in links]
+    conn = sqlite3.connect(tmp_path / "v13.sqlite")
+    conn.executescript(";".join(MIGRATIONS[:13]) + ";PRAGMA user_version = 13;")
+    conn.executemany(
+        "INSERT INTO entries (id, source_id, key, story_id, canonical_url, title, summary, "
+        "content, authors, categories, enclosures, first_seen, last_changed, sort_date, "
+        "content_hash) VALUES (?, 'a', ?, ?, ?, '', '', '', '[]', '[]', '[]', '', '', '', '')",
+        [(n, f"k{n}", n, url) for n, url in enumerate(canonicals)],
+    )
+    conn.commit()
+    conn.close()
+    with Store.open(tmp_path / "v13.sqlite") as store:
+        rows = store._conn.execute("SELECT join_url FROM entries ORDER BY id").fetchall()
+    assert [r[0] for r in rows] == [dedup.join_url(c) for c in canonicals]
+
+
+def test_urls_pruned_before_version_14_still_count_as_published(tmp_path: Path) -> None:
+    """Migration 14 reads them from the pruned entries' link keys and link aliases."""
+    path = tmp_path / "v13.sqlite"
+    conn = sqlite3.connect(path)
+    conn.executescript(";".join(MIGRATIONS[:13]) + ";PRAGMA user_version = 13;")
+    stamp = T0.isoformat(timespec="microseconds")
+    conn.execute("INSERT INTO tombstones VALUES ('a', 'link:https://m.wire.example/x', ?)",
+                 (stamp,))  # fmt: skip
+    conn.execute("INSERT INTO tombstone_aliases VALUES ('a', ?, 'guid:g', ?)",
+                 ("link:wire.example/y\x1fWhy oil fell", stamp))  # fmt: skip
+    conn.commit()
+    conn.close()
+    with Store.open(path) as store:
+        store.sync_sources(SOURCES)
+        copies = [entry(f"b{n}", f"Copy {n}", link=f"http://wire.example/{n}") for n in "xy"]
+        assert put(store, "b", copies, hours=1) == (0, 0)
+        assert put(store, "b", [entry("bz", "Copy z", link="http://wire.example/z")],
+                   hours=2) == (1, 0)  # fmt: skip
 
 
 def _put_wire_copy(store: Store) -> None:
