@@ -192,4 +192,12 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE sources ADD COLUMN fetch_floor TEXT;
     """,
+    # 13: when each topic's current document next changes with time alone (min_age
+    # releasing a story, max_age expiring one), so a publish is made then even when
+    # no fetch changed anything. Topics published before are due at once: the next
+    # publish works their time out.
+    """
+    ALTER TABLE topic_state ADD COLUMN due TEXT;
+    UPDATE topic_state SET due = published;
+    """,
 )

@@ -123,6 +123,33 @@ def test_min_age_releases_held_back_stories_without_any_change(tmp_path: Path) -
         assert b"Oil story 2" in slow.read_bytes()
 
 
+def test_time_alone_makes_a_publish_due_and_it_moves_the_stories(tmp_path: Path) -> None:
+    aged = CONFIG.replace("archive_page_size = 2\n", 'archive_page_size = 2\nmax_age = "5h"\n')
+    cfg = load(tmp_path, aged)
+    out = cfg.settings.output_dir
+    micro = timedelta(microseconds=1)
+    with Store.open(cfg.settings.database) as store:
+        store.sync_sources(cfg.sources)
+        put(store, cfg, "a", [oil(1, 0), oil(2, 9)], hours=10)
+        publish_all(cfg, store, T0 + timedelta(hours=10))
+        # slow holds story 2 back until 11h; oil shows it until it is 5h old (14h).
+        assert b"Oil story 2" not in (out / "slow.json").read_bytes()
+        assert not store.publish_due(T0 + timedelta(hours=11) - micro)
+        assert store.publish_due(T0 + timedelta(hours=11))
+        publish_all(cfg, store, T0 + timedelta(hours=11))
+        assert b"Oil story 2" in (out / "slow.json").read_bytes()
+
+        assert not store.publish_due(T0 + timedelta(hours=14))
+        expired = T0 + timedelta(hours=14) + micro
+        assert store.publish_due(expired)
+        expected = full_publish_of(cfg, tmp_path / "full", hours=15)
+        publish_all(cfg, store, expired)
+        assert b"Oil story" not in (out / "oil.json").read_bytes()
+        assert b"Oil story 2" in (out / "oil/archive/2.json").read_bytes()
+        assert files(out) == expected
+        assert not store.publish_due(T0 + timedelta(days=365))
+
+
 def test_an_edited_rule_walks_the_whole_archive_again(tmp_path: Path) -> None:
     cfg = load(tmp_path)
     with Store.open(cfg.settings.database) as store:
