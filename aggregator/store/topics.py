@@ -89,10 +89,12 @@ class TopicStateMixin(StoreParts):
         return {r[0] for r in rows}
 
     def recent_stories(self, since: datetime) -> set[int]:
-        """Stories dated (by their first entry) at or after `since`."""
+        """Stories with an entry dated at or after `since`: not only by their first
+        entry, since a topic that does not cluster dates each exact-duplicate group
+        by its own first entry, and min_age holds such a group back by it."""
         with self._guard():
             rows = self._conn.execute(
-                "SELECT id FROM entries WHERE story_id = id AND sort_date >= ?",
+                "SELECT story_id FROM entries WHERE sort_date >= ?",
                 (since.isoformat(timespec="microseconds"),),
             ).fetchall()
         return {r[0] for r in rows}
