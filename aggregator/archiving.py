@@ -15,7 +15,7 @@ import os
 from collections.abc import Collection, Container, Mapping
 from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from aggregator import curate, publish
@@ -27,6 +27,8 @@ from aggregator.store import Store
 # large: the rest of the pages are rendered in worker processes while the walk
 # goes on. A small publish never starts them.
 PROCESSES_AFTER = 2000
+# A story expires once its date is strictly before now - max_age: the step past it.
+EXPIRY_STEP = timedelta(microseconds=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +44,9 @@ class Walk:
 class Curated:
     current: list[Story]  # the current document's stories, newest first
     archives: int  # the topic's archive pages, new ones included
+    # The first moment the current document changes with time alone (a held-back
+    # story old enough, the oldest story past max_age); None: it never does.
+    due: datetime | None = None
 
 
 def walks(store: Store, matchers: Mapping[str, curate.TopicMatcher], now: datetime) -> list[Walk]:
@@ -85,6 +90,7 @@ class _Topic:
     cutter: publish.Cutter
     count: int  # archive pages so far
     had_archive: bool = field(init=False)
+    matures: datetime | None = None  # when the first held-back story is old enough
 
     def __post_init__(self) -> None:
         self.had_archive = self.count > 0
@@ -93,11 +99,23 @@ class _Topic:
         for page in self.cutter.add(story):
             self._write(page)
 
+    def hold(self, matures: datetime) -> None:
+        """min_age held a matching story back until `matures`."""
+        self.matures = matures if self.matures is None else min(self.matures, matures)
+
     def finish(self) -> Curated:
         last = self.cutter.finish()
         for page in last.pages:
             self._write(page)
-        return Curated(last.current, self.count)
+        return Curated(last.current, self.count, self._due(last.current))
+
+    def _due(self, current: list[Story]) -> datetime | None:
+        due = [self.matures] if self.matures is not None else []
+        if (max_age := self.matcher.topic.max_age) and current:
+            # The oldest story is within max_age (the cutter took any expired
+            # one); it expires, and its page is cut, just after this.
+            due.append(current[-1].entry.sort_date + max_age + EXPIRY_STEP)
+        return min(due, default=None)
 
     def archived(self, story_ids: Collection[int]) -> Container[str]:
         # Pages cut during this walk hold only stories already walked past.
@@ -185,6 +203,7 @@ def archive_topics(
                 unarchived = curate.walk_unarchived(
                     walk.topics, entries, now=now, sources=infos, clustered=walk.clustered,
                     archived=lambda slug, ids: topics[slug].archived(ids),
+                    held=lambda slug, matures: topics[slug].hold(matures),
                 )  # fmt: skip
                 for slug, story in unarchived:
                     topics[slug].add(story)

@@ -565,9 +565,10 @@ def _with_pipeline(
             pipeline = Pipeline(cfg, store, http, parsers=parsers)
             report: CycleReport = await work(pipeline)
             # Unchanged entries give unchanged feeds: skip re-curating the archive
-            # unless nothing was ever published here (`publish` forces it).
+            # unless nothing was ever published here (`publish` forces it), or time
+            # alone changed a topic (min_age, max_age).
             first = not (cfg.settings.output_dir / "index.html").exists()
-            if publish and (report.changed or first):
+            if publish and (report.changed or first or pipeline.publish_due()):
                 pipeline.publish()
             return report
 

@@ -220,6 +220,7 @@ def select_all(
 WALK_CHUNK = 500
 
 Archived = Callable[[str, Collection[int]], Container[str]]
+Held = Callable[[str, datetime], None]
 
 
 def walk_unarchived(
@@ -230,6 +231,7 @@ def walk_unarchived(
     sources: Mapping[str, SourceInfo],
     archived: Archived,
     clustered: bool = True,
+    held: Held | None = None,
 ) -> Iterator[tuple[str, Story]]:
     """Each topic's stories not yet in one of its archives, as (topic slug, story)
     in the order `entries` bring them, with no item or age limit (the archive
@@ -238,7 +240,8 @@ def walk_unarchived(
 
     `archived(slug, story_ids)` gives the topic's archived story uids among those
     stories; it is asked once per WALK_CHUNK stories, so neither the walk nor the
-    archive is ever held whole.
+    archive is ever held whole. `held(slug, at)` is told of each matching story
+    min_age holds back, with the moment it is old enough.
     """
     grouped = groups(entries, clustered=clustered)
     while chunk := list(itertools.islice(grouped, WALK_CHUNK)):
@@ -252,12 +255,24 @@ def walk_unarchived(
                 topic = matcher.topic
                 if uid in done[topic.slug]:
                     continue
-                if topic.min_age and founder.sort_date > now - topic.min_age:
+                matures = _matures(topic, founder, now)
+                if matures is not None and held is None:
                     continue
                 chosen = _first_match(matcher, members, docs, sources)
-                if chosen is not None:
-                    entry, terms = chosen
-                    yield topic.slug, _story(founder, entry, members, terms, sources)
+                if chosen is None:
+                    continue
+                if matures is not None and held is not None:
+                    held(topic.slug, matures)
+                    continue
+                entry, terms = chosen
+                yield topic.slug, _story(founder, entry, members, terms, sources)
+
+
+def _matures(topic: TopicConfig, founder: StoredEntry, now: datetime) -> datetime | None:
+    """When min_age stops holding the story back; None: it does not now."""
+    if topic.min_age and founder.sort_date > now - topic.min_age:
+        return founder.sort_date + topic.min_age
+    return None
 
 
 def assemble(

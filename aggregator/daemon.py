@@ -64,7 +64,8 @@ class Daemon:
         self._stop = asyncio.Event()
         self._reload_now = asyncio.Event()
         self._cycle: asyncio.Task[None] | None = None
-        self._publish_pending = True  # publish once at start, then when something changed
+        # Publish once at start, then when something changed (a fetch, the config, time).
+        self._publish_pending = True
         self._publish_failing = False
         self._last_failure: str | None = None
         self._pipeline: Pipeline | None = None
@@ -236,7 +237,7 @@ class Daemon:
         try:
             report = await pipeline.update()
             self._observe(report)
-            if report.changed:
+            if report.changed or pipeline.publish_due():
                 self._publish_pending = True
             if self._publish_pending:
                 await asyncio.sleep(0)  # let a pending stop request win over publishing

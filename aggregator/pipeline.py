@@ -298,6 +298,12 @@ class Pipeline:
     def publish(self) -> list[Path]:
         return publish_all(self.config, self.store, self.clock())
 
+    def publish_due(self) -> bool:
+        """Whether time alone changed a current document since the last publish (a
+        story min_age held back is old enough, or one passed max_age): a quiet
+        source changes nothing, yet the feeds must."""
+        return self.store.publish_due(self.clock())
+
 
 def publish_all(config: Config, store: Store, now: datetime) -> list[Path]:
     """Re-curate every topic from the whole archive; write only what changed;
@@ -329,7 +335,8 @@ def _publish_all(config: Config, store: Store, now: datetime) -> list[Path]:
             hub=config.topic_hub(topic), archives=archives,
         )  # fmt: skip
         shown.update(s.entry.story_id for s in current)
-        state = TopicState(curate.rule_digest(matchers[topic.slug]), seq, now)
+        rule = curate.rule_digest(matchers[topic.slug])
+        state = TopicState(rule, seq, now, curated[topic.slug].due)
         store.save_topic(topic.slug, state, {s.entry.story_id for s in current})
         summaries.append(publish.summarize(topic, current, archives))
     # sources.opml is public: sources that are off, on a private network or behind

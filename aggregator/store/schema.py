@@ -240,4 +240,12 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX entries_join_url ON entries (join_url) WHERE join_url IS NOT NULL;
     ALTER TABLE tombstone_aliases ADD COLUMN dated TEXT;
     """,
+    # 15: when each topic's current document next changes with time alone (min_age
+    # releasing a story, max_age expiring one), so a publish is made then even when
+    # no fetch changed anything. Topics published before are due at once: the next
+    # publish works their time out.
+    """
+    ALTER TABLE topic_state ADD COLUMN due TEXT;
+    UPDATE topic_state SET due = published;
+    """,
 )

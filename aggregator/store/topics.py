@@ -11,6 +11,7 @@ from datetime import datetime
 
 from aggregator.models import StoredEntry
 from aggregator.store.base import StoreParts
+from aggregator.store.stories import stamp_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,6 +19,7 @@ class TopicState:
     rule: str  # a digest of what decides membership; another rule means a full walk
     seq: int  # the entries' change number the topic was curated at
     published: datetime
+    due: datetime | None = None  # the next change time alone makes; None: none
 
 
 class TopicStateMixin(StoreParts):
@@ -31,9 +33,20 @@ class TopicStateMixin(StoreParts):
     def topic_state(self, topic: str) -> TopicState | None:
         with self._guard():
             row = self._conn.execute(
-                "SELECT rule, seq, published FROM topic_state WHERE topic = ?", (topic,)
+                "SELECT rule, seq, published, due FROM topic_state WHERE topic = ?", (topic,)
             ).fetchone()
-        return None if row is None else TopicState(row[0], row[1], datetime.fromisoformat(row[2]))
+        if row is None:
+            return None
+        due = None if row[3] is None else datetime.fromisoformat(row[3])
+        return TopicState(row[0], row[1], datetime.fromisoformat(row[2]), due)
+
+    def publish_due(self, now: datetime) -> bool:
+        """Whether some topic's current document has changed with time alone by now."""
+        with self._guard():
+            row = self._conn.execute(
+                "SELECT 1 FROM topic_state WHERE due <= ? LIMIT 1", (stamp_of(now),)
+            ).fetchone()
+        return row is not None
 
     def topic_members(self, topic: str) -> list[int]:
         with self._guard():
@@ -45,10 +58,11 @@ class TopicStateMixin(StoreParts):
     def save_topic(self, topic: str, state: TopicState, members: Collection[int]) -> None:
         with self._transaction() as db:
             db.execute(
-                "INSERT OR REPLACE INTO topic_state (topic, rule, seq, published) "
-                "VALUES (?, ?, ?, ?)",
-                (topic, state.rule, state.seq, state.published.isoformat(timespec="microseconds")),
-            )
+                "INSERT OR REPLACE INTO topic_state (topic, rule, seq, published, due) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (topic, state.rule, state.seq, state.published.isoformat(timespec="microseconds"),
+                 None if state.due is None else stamp_of(state.due)),
+            )  # fmt: skip
             db.execute("DELETE FROM topic_members WHERE topic = ?", (topic,))
             db.executemany(
                 "INSERT INTO topic_members (topic, story_id) VALUES (?, ?)",
@@ -75,10 +89,12 @@ class TopicStateMixin(StoreParts):
         return {r[0] for r in rows}
 
     def recent_stories(self, since: datetime) -> set[int]:
-        """Stories dated (by their first entry) at or after `since`."""
+        """Stories with an entry dated at or after `since`: not only by their first
+        entry, since a topic that does not cluster dates each exact-duplicate group
+        by its own first entry, and min_age holds such a group back by it."""
         with self._guard():
             rows = self._conn.execute(
-                "SELECT id FROM entries WHERE story_id = id AND sort_date >= ?",
+                "SELECT story_id FROM entries WHERE sort_date >= ?",
                 (since.isoformat(timespec="microseconds"),),
             ).fetchall()
         return {r[0] for r in rows}

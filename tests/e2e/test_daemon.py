@@ -195,5 +195,30 @@ def test_daemon_pings_the_hub_once_per_published_feed(
     assert len(hub_urls) == 6
 
 
+def test_a_story_min_age_held_back_is_published_without_another_fetch(
+    installation: Path, server: LoopbackServer
+) -> None:
+    # Dated ahead: the story is dated when first seen, min_age from the fetch.
+    fresh = Item("3", "Oil tanker leaves port", "https://alpha.example/3",
+                 datetime.now(UTC) + timedelta(hours=1))  # fmt: skip
+    server.route("/a.xml", rss("Alpha", "https://alpha.example/", [fresh]), etag='"a2"')
+    text = installation.read_text(encoding="utf-8")
+    installation.write_text(
+        text.replace('any = ["oil", "crude"]\n', 'any = ["oil", "crude"]\nmin_age = "3s"\n'),
+        encoding="utf-8",
+    )
+    oil = installation.parent / "feeds" / "oil.atom"
+    d = Daemon(installation)
+    try:
+        poll(lambda: "cycle done" in d.log(), what="the first publish")
+        assert "Oil tanker leaves port" not in [title for _, title, _ in entries(oil)]
+        poll(lambda: "Oil tanker leaves port" in [title for _, title, _ in entries(oil)],
+             what="the held-back story")  # fmt: skip
+        assert len(server.requests_for("/a.xml")) == 1
+        assert d.stop() == 0
+    finally:
+        d.kill()
+
+
 def server_bodies(server: LoopbackServer) -> list[bytes]:
     return [r.body for r in server.requests_for("/hub")]

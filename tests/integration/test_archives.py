@@ -246,10 +246,16 @@ def test_max_age_moves_old_stories_out_of_the_current_document(tmp_path: Path) -
     publish_all(cfg, store, NOW)
     out = cfg.settings.output_dir
     titles = [s.title for s in with_feedparser((out / "oil.atom").read_bytes())]
-    # The expired oldest story cut a page of 4: the two old ones and the two oldest fresh ones.
-    assert titles == ["oil story 1"]
+    # The expired stories leave alone, on a short page; the fresh ones stay.
+    assert titles == ["oil story 1", "oil story 2", "oil story 3"]
     archived = [s.title for s in with_feedparser((out / "oil/archive/1.atom").read_bytes())]
-    assert archived == ["oil story 2", "oil story 3", "oil story 30", "oil story 31"]
+    assert archived == ["oil story 30", "oil story 31"]
+    # Stories expire one by one: the next page holds story 3 alone, story 2 stays.
+    publish_all(cfg, store, NOW + timedelta(hours=21, minutes=30))
+    titles = [s.title for s in with_feedparser((out / "oil.atom").read_bytes())]
+    assert titles == ["oil story 1", "oil story 2"]
+    archived = [s.title for s in with_feedparser((out / "oil/archive/2.atom").read_bytes())]
+    assert archived == ["oil story 3"]
 
 
 def test_formats_setting_limits_what_is_written(tmp_path: Path) -> None:

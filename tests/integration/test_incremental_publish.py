@@ -123,6 +123,59 @@ def test_min_age_releases_held_back_stories_without_any_change(tmp_path: Path) -
         assert b"Oil story 2" in slow.read_bytes()
 
 
+def test_time_alone_makes_a_publish_due_and_it_moves_the_stories(tmp_path: Path) -> None:
+    aged = CONFIG.replace("archive_page_size = 2\n", 'archive_page_size = 2\nmax_age = "5h"\n')
+    cfg = load(tmp_path, aged)
+    out = cfg.settings.output_dir
+    micro = timedelta(microseconds=1)
+    with Store.open(cfg.settings.database) as store:
+        store.sync_sources(cfg.sources)
+        put(store, cfg, "a", [oil(1, 0), oil(2, 9)], hours=10)
+        publish_all(cfg, store, T0 + timedelta(hours=10))
+        # slow holds story 2 back until 11h; oil shows it until it is 5h old (14h).
+        assert b"Oil story 2" not in (out / "slow.json").read_bytes()
+        assert not store.publish_due(T0 + timedelta(hours=11) - micro)
+        assert store.publish_due(T0 + timedelta(hours=11))
+        publish_all(cfg, store, T0 + timedelta(hours=11))
+        assert b"Oil story 2" in (out / "slow.json").read_bytes()
+
+        assert not store.publish_due(T0 + timedelta(hours=14))
+        expired = T0 + timedelta(hours=14) + micro
+        assert store.publish_due(expired)
+        expected = full_publish_of(cfg, tmp_path / "full", hours=15)
+        publish_all(cfg, store, expired)
+        assert b"Oil story" not in (out / "oil.json").read_bytes()
+        assert b"Oil story 2" in (out / "oil/archive/2.json").read_bytes()
+        assert files(out) == expected
+        assert not store.publish_due(T0 + timedelta(days=365))
+
+
+def test_min_age_releases_a_held_back_group_of_an_older_story(tmp_path: Path) -> None:
+    # A topic that does not cluster dates the outlet's copy by itself, not by the
+    # story it joined, which it does not show (no oil in the first copy).
+    cfg = load(tmp_path, CONFIG.replace("cluster = false\n", 'cluster = false\nmin_age = "2h"\n'))
+    body = ("<p>Libya's National Petroleum Corporation said crude production reached 1.4 "
+            "million barrels per day, the highest in eleven years, as fields in the south "
+            "restarted after a blockade ended and exports resumed from {port}.</p>")  # fmt: skip
+    apart = cfg.settings.output_dir / "apart.json"
+    with Store.open(cfg.settings.database) as store:
+        store.sync_sources(cfg.sources)
+        crude = parsed("a-1", "Libya crude output hits 11-year high", published=T0,
+                       summary=body.format(port="Es Sider"))  # fmt: skip
+        copy = parsed("b-1", "Libya oil output hits an 11-year high",
+                      link="https://other.example/x", summary=body.format(port="Ras Lanuf"),
+                      published=T0 + timedelta(hours=9))  # fmt: skip
+        put(store, cfg, "a", [crude], hours=9)
+        put(store, cfg, "b", [copy], hours=9.5)
+        (first, joined) = store.story_members(1)
+        assert joined.story_id == first.id and joined.exact_id != first.id
+        publish_all(cfg, store, T0 + timedelta(hours=10))
+        assert b"Libya oil output" not in apart.read_bytes()
+        assert store.publish_due(T0 + timedelta(hours=11))
+        publish_all(cfg, store, T0 + timedelta(hours=11))
+        assert b"Libya oil output" in apart.read_bytes()
+
+
 def test_an_edited_rule_walks_the_whole_archive_again(tmp_path: Path) -> None:
     cfg = load(tmp_path)
     with Store.open(cfg.settings.database) as store:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 import sqlite3
 from datetime import timedelta
 from pathlib import Path
@@ -206,6 +207,25 @@ def test_a_version_1_database_is_upgraded_keeping_its_rows(tmp_path: Path) -> No
         state = store.source_states()["s"]
     assert (state.url, state.error_count) == ("https://s.example/", 2)
     assert (state.failing_since, state.retired_at, state.redirect_count) == (None, None, 0)
+
+
+def test_topics_published_before_due_times_existed_are_due_at_once(tmp_path: Path) -> None:
+    path = tmp_path / "db.sqlite"
+    conn = sqlite3.connect(path)
+    conn.executescript(";".join(MIGRATIONS[:12]) + ";PRAGMA user_version = 12;")
+    conn.execute(
+        "INSERT INTO topic_state (topic, rule, seq, published) VALUES ('oil', 'r', 3, ?)",
+        (T0.isoformat(timespec="microseconds"),),
+    )
+    conn.commit()
+    conn.close()
+    with Store.open(path) as store:
+        # Whether time alone changes the topic is known only once it is published again.
+        assert store.publish_due(T0)
+        state = store.topic_state("oil")
+        assert state is not None and state.due == T0
+        store.save_topic("oil", dataclasses.replace(state, due=None), [])
+        assert not store.publish_due(T0 + timedelta(days=999))
 
 
 def count_from_another_connection(store: Store) -> int:
