@@ -36,6 +36,7 @@ from aggregator.metrics import Metrics
 from aggregator.models import CycleStats
 from aggregator.pipeline import CycleReport, Pipeline, fetcher, hub_pings, parse_workers
 from aggregator.publish import clean_stale_temp_files
+from aggregator.schedule import cycle_backoff
 from aggregator.store import Store
 from aggregator.websub import HubNotifier
 
@@ -68,6 +69,9 @@ class Daemon:
         self._publish_pending = True
         self._publish_failing = False
         self._last_failure: str | None = None
+        self._failed_cycles = 0
+        self._resume_at = 0.0  # monotonic: no cycle before this (after failed cycles)
+        self._cycle_error: dict[str, Any] | None = None
         self._pipeline: Pipeline | None = None
         self._scheduler: AsyncIOScheduler | None = None
         self._watcher = ConfigWatcher(config.path, config)
@@ -132,7 +136,8 @@ class Daemon:
         return 0
 
     def status(self, store: Store) -> dict[str, Any]:
-        return health.snapshot(self.config, store, utc_now(), config_status=self._watcher.status)
+        return health.snapshot(self.config, store, utc_now(), config_status=self._watcher.status,
+                               cycle_error=self._cycle_error)  # fmt: skip
 
     # -- the watch loop: config changes, SIGHUP, clock jumps ---------------
 
@@ -232,6 +237,8 @@ class Daemon:
             self._pings = asyncio.create_task(self._hubs.flush(pipeline.fetcher))
 
     async def _run_cycle(self, pipeline: Pipeline) -> None:
+        if time.monotonic() < self._resume_at:
+            return
         started, clock = utc_now(), time.perf_counter()
         report, published = CycleReport(), False
         try:
@@ -253,19 +260,39 @@ class Daemon:
         except AggregatorError as exc:
             # A full disk or a broken database fails every tick: say it loudly once.
             message = str(exc)
+            delay = self._cycle_failed(message)
             log.log(logging.INFO if message == self._last_failure else logging.ERROR,
-                    "cycle failed: %s", message)  # fmt: skip
+                    "cycle failed (next try in %s): %s", delay, message)  # fmt: skip
             self._last_failure = message
             return
-        except Exception:
+        except Exception as exc:
             # A bug: log it with its traceback and keep the daemon ticking.
-            log.exception("cycle failed with an unexpected error")
+            delay = self._cycle_failed(f"unexpected {type(exc).__name__}: {exc}")
+            log.exception("cycle failed with an unexpected error (next try in %s)", delay)
             return
         self._last_failure = None
+        self._failed_cycles, self._resume_at, self._cycle_error = 0, 0.0, None
         if report.outcomes or published:
             log.info("cycle done in %.1fs: %d sources, %d failed",
                      time.perf_counter() - clock, len(report.outcomes),
                      len(report.failed))  # fmt: skip
+
+    def _cycle_failed(self, message: str) -> timedelta:
+        """Back off: nothing the cycle fetched was recorded, so retrying at every tick
+        would fetch every due source again each time (30x the polite rate at a 1 min
+        tick for a 30 min interval) for as long as the database cannot commit."""
+        self._failed_cycles += 1
+        self.metrics.cycle_failed()
+        delay = cycle_backoff(self.config.settings.tick, self._failed_cycles)
+        self._resume_at = time.monotonic() + delay.total_seconds()
+        now = utc_now()
+        self._cycle_error = {
+            "error": message,
+            "since": (self._cycle_error or {}).get("since") or now.isoformat(timespec="seconds"),
+            "failures_in_a_row": self._failed_cycles,
+            "next_try": (now + delay).isoformat(timespec="seconds"),
+        }
+        return delay
 
     def _publish(self, pipeline: Pipeline) -> bool:
         """Write the feeds; on failure keep the old ones served and retry next tick."""

@@ -47,7 +47,12 @@ def condition(state: SourceState | None, enabled: bool) -> tuple[str, datetime |
 
 
 def snapshot(
-    config: Config, store: Store, now: datetime, *, config_status: ConfigStatus | None = None
+    config: Config,
+    store: Store,
+    now: datetime,
+    *,
+    config_status: ConfigStatus | None = None,
+    cycle_error: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     states = store.source_states()
     topic_stats = store.topic_stats()
@@ -96,6 +101,7 @@ def snapshot(
     return {
         "now": _iso(now),
         "config": _config(config_status),
+        "cycle_error": cycle_error,
         "last_cycle": None
         if cycle is None
         else {

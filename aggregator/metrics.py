@@ -45,6 +45,10 @@ class Metrics:
             "aggregator_cycle_duration_seconds", "Duration of one fetch-store-publish cycle.",
             buckets=_CYCLE_BUCKETS, registry=r,
         )  # fmt: skip
+        self.cycle_failures = Counter(
+            "aggregator_cycle_failures", "Cycles that failed as a whole (the database, a bug).",
+            registry=r,
+        )  # fmt: skip
         self.publish_failures = Counter(
             "aggregator_publish_failures", "Publishes that could not write the feeds.", registry=r
         )
@@ -75,6 +79,9 @@ class Metrics:
 
     def cycle(self, seconds: float) -> None:
         self.cycle_seconds.observe(seconds)
+
+    def cycle_failed(self) -> None:
+        self.cycle_failures.inc()
 
     def publish_failed(self) -> None:
         self.publish_failures.inc()

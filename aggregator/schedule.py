@@ -33,6 +33,17 @@ def backoff(interval: timedelta, errors: int, rng: random.Random) -> timedelta:
     return base * rng.uniform(0.9, 1.1)
 
 
+MAX_CYCLE_BACKOFF = timedelta(minutes=15)
+
+
+def cycle_backoff(tick: timedelta, failures: int) -> timedelta:
+    """How long the daemon waits after cycles that failed as a whole (the database
+    cannot commit: nothing fetched was recorded, so every source would be due again
+    at the next tick). Doubles from one tick, capped."""
+    delay: timedelta = tick * 2 ** min(max(failures - 1, 0), 16)
+    return min(delay, max(MAX_CYCLE_BACKOFF, tick))
+
+
 def after_failure(
     interval: timedelta, errors: int, rng: random.Random, retry_after: float | None = None
 ) -> timedelta:

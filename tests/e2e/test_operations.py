@@ -372,6 +372,34 @@ def test_disk_full_on_publish_keeps_the_old_feeds_and_retries(
         d.kill()
 
 
+def test_a_database_that_cannot_commit_backs_the_cycles_off(
+    config: Path, server: LoopbackServer
+) -> None:
+    beta_feed(server)
+    d = Daemon(config)
+    try:
+        poll(lambda: "cycle done" in d.log(), what="the first cycle")
+        # No file may grow any more: the database's commits fail (EFBIG, as a full
+        # disk fails with ENOSPC), so nothing a fetch brings is recorded.
+        resource.prlimit(d.proc.pid, resource.RLIMIT_FSIZE, (1, resource.RLIM_INFINITY))
+        config.write_text(with_beta(config, server), encoding="utf-8")  # beta: due at once
+        poll(lambda: (status(d).get("cycle_error") or {}).get("failures_in_a_row", 0) >= 3,
+             what="three failed cycles")  # fmt: skip
+        error = status(d)["cycle_error"]
+        assert "next try in" in d.log() and error["next_try"] >= error["since"]
+        # Backing off: beta was not fetched again at every 1 s tick.
+        failures = metric(d, "aggregator_cycle_failures_total")
+        assert failures is not None and failures >= 3
+        assert len(server.requests_for("/b.xml")) <= failures + 1
+        assert d.log().count(" ERROR ") == 1  # said loudly once
+        resource.prlimit(d.proc.pid, resource.RLIMIT_FSIZE, (resource.RLIM_INFINITY,) * 2)
+        poll(lambda: status(d)["cycle_error"] is None, what="the recovery", timeout=60)
+        assert any(s["id"] == "beta" and s["total_entries"] == 2 for s in status(d)["sources"])
+        assert d.stop() == 0
+    finally:
+        d.kill()
+
+
 @pytest.mark.skipif(os.geteuid() == 0, reason="root writes to read-only directories")
 def test_read_only_output_directory(config: Path, server: LoopbackServer) -> None:
     feeds = config.parent / "feeds"

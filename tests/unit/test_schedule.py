@@ -76,3 +76,17 @@ def test_jitter_spreads_sources_that_failed_together() -> None:
     rng = random.Random(1)
     delays = {schedule.backoff(INTERVAL, 3, rng) for _ in range(50)}
     assert len(delays) > 40
+
+
+@pytest.mark.parametrize(
+    ("tick", "failures", "expected"),
+    [
+        (M, 1, M),  # the next tick, as before
+        (M, 2, 2 * M),
+        (M, 4, 8 * M),
+        (M, 40, 15 * M),  # capped
+        (H, 3, H),  # never less than one tick, however long the tick
+    ],
+)
+def test_cycle_backoff(tick: timedelta, failures: int, expected: timedelta) -> None:
+    assert schedule.cycle_backoff(tick, failures) == expected
