@@ -98,7 +98,8 @@ def run(config_path: Path, host: str | None, port: int | None) -> None:
     """Run the daemon: fetch on schedule, publish topic feeds, serve them over HTTP."""
     from aggregator.daemon import Daemon  # apscheduler and aiohttp only load for `run`
 
-    cfg = _load(config_path)
+    # As the daemon's reloads, `check` and `status` judge it: failing examples included.
+    cfg = _load(config_path, load_checked)
     try:
         code = asyncio.run(Daemon(cfg, host=host, port=port).run())
     except AlreadyRunning as exc:

@@ -202,7 +202,7 @@ def select_all(
             if topic.max_age and founder.sort_date < now - topic.max_age:
                 open_.remove(matcher)  # stories come newest first: the rest are older
                 continue
-            if topic.min_age and founder.sort_date > now - topic.min_age:
+            if matures(topic, founder, now) is not None:
                 continue
             chosen = _first_match(matcher, members, docs, sources)
             if chosen is None:
@@ -255,20 +255,20 @@ def walk_unarchived(
                 topic = matcher.topic
                 if uid in done[topic.slug]:
                     continue
-                matures = _matures(topic, founder, now)
-                if matures is not None and held is None:
+                ripe_at = matures(topic, founder, now)
+                if ripe_at is not None and held is None:
                     continue
                 chosen = _first_match(matcher, members, docs, sources)
                 if chosen is None:
                     continue
-                if matures is not None and held is not None:
-                    held(topic.slug, matures)
+                if ripe_at is not None and held is not None:
+                    held(topic.slug, ripe_at)
                     continue
                 entry, terms = chosen
                 yield topic.slug, _story(founder, entry, members, terms, sources)
 
 
-def _matures(topic: TopicConfig, founder: StoredEntry, now: datetime) -> datetime | None:
+def matures(topic: TopicConfig, founder: StoredEntry, now: datetime) -> datetime | None:
     """When min_age stops holding the story back; None: it does not now."""
     if topic.min_age and founder.sort_date > now - topic.min_age:
         return founder.sort_date + topic.min_age

@@ -184,8 +184,7 @@ class Pipeline:
         crash_point("after-fetch")
         now = self.clock()
         interval = self.config.source_interval(source)
-        floor = now + schedule.publisher_delay(result.headers, state.feed_ttl)
-        next_fetch = max(now + interval, floor)
+        floor, next_fetch = schedule.after_success(now, interval, result.headers, state.feed_ttl)
         effective_url = self._track_redirect(source, state, result)
         if isinstance(result, NotModified):
             self.store.record_not_modified(
@@ -207,8 +206,7 @@ class Pipeline:
         )  # fmt: skip
         feed = ingested.feed
         if feed.ttl is not None:
-            floor = now + schedule.publisher_delay(result.headers, feed.ttl)
-            next_fetch = max(now + interval, floor)
+            floor, next_fetch = schedule.after_success(now, interval, result.headers, feed.ttl)
         if feed.warning:
             log.info("source %s: recovered from a malformed document: %s", source.id, feed.warning)
         stored = self.store.store_entries(
@@ -379,6 +377,10 @@ def _rebase(config: Config) -> None:
     """Take down archives written under another base_url (every link in them would
     leave the site); the walk below renders them again at today's address."""
     out, base_url = config.settings.output_dir, config.settings.base_url
+    if not config.settings.base_url_set:
+        # It follows the listen address: `run --port 0` beside `update` would render
+        # every archive again at each switch. A site meant to move sets base_url.
+        return
     for topic in config.topics.values():
         if publish.rendered_elsewhere(out, topic.slug, topic.formats, base_url):
             gone = publish.withdraw_archives(out, topic.slug, topic.formats)

@@ -56,10 +56,12 @@ def after_failure(
 
 
 def after_success(
-    interval: timedelta, headers: Mapping[str, str], ttl_minutes: int | None = None
-) -> timedelta:
-    """Delay before the next fetch: the interval, or longer if the publisher asks."""
-    return max(interval, publisher_delay(headers, ttl_minutes))
+    now: datetime, interval: timedelta, headers: Mapping[str, str], ttl_minutes: int | None = None
+) -> tuple[datetime, datetime]:
+    """(the publisher's floor, the next fetch): the interval, or longer if the
+    publisher asks; the floor alone is kept so an edited interval applies (due_at)."""
+    floor = now + publisher_delay(headers, ttl_minutes)
+    return floor, max(now + interval, floor)
 
 
 def publisher_delay(headers: Mapping[str, str], ttl_minutes: int | None = None) -> timedelta:

@@ -118,7 +118,7 @@ def _judge_group(
     verdict = chosen or first
     if verdict.selected and topic.max_age and founder.sort_date < now - topic.max_age:
         return _replace(verdict, TOO_OLD, f"first seen before max_age ({topic.max_age})")
-    if verdict.selected and topic.min_age and founder.sort_date > now - topic.min_age:
+    if verdict.selected and curate.matures(topic, founder, now) is not None:
         return _replace(verdict, TOO_NEW, f"younger than min_age ({topic.min_age})")
     return verdict
 

@@ -145,6 +145,20 @@ def test_update_rejects_unknown_source_names(tmp_path: Path, server: LoopbackSer
     assert done.returncode == 2 and "no such source" in done.stderr
 
 
+def test_run_refuses_a_config_whose_examples_fail_as_check_does(
+    tmp_path: Path, server: LoopbackServer
+) -> None:
+    config = install(tmp_path, server)
+    config.write_text(
+        config.read_text(encoding="utf-8")
+        + '[[topics.oil.examples]]\ntitle = "Cats are great"\nmatch = true\n',
+        encoding="utf-8",
+    )
+    done = aggregator("run", "--port", "0", "--config", str(config), cwd=tmp_path)
+    assert done.returncode == 2 and "Cats are great" in done.stderr
+    assert not (tmp_path / "aggregator.sqlite").exists()  # refused before anything started
+
+
 def test_every_command_has_help(tmp_path: Path) -> None:
     for command in ("run", "update", "publish", "check", "status"):
         done = aggregator(command, "--help", cwd=tmp_path)

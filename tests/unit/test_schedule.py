@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -44,7 +44,11 @@ DATE = "Sat, 28 Nov 2026 12:00:00 GMT"
     ],
 )  # fmt: skip
 def test_after_success(headers: dict[str, str], ttl: int | None, expected: timedelta) -> None:
-    assert schedule.after_success(INTERVAL, headers, ttl) == expected
+    now = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
+    floor, next_fetch = schedule.after_success(now, INTERVAL, headers, ttl)
+    assert next_fetch - now == expected
+    # The floor is the publisher's wish alone: it sets the next fetch when longer.
+    assert floor <= next_fetch and (floor == next_fetch) is (expected > INTERVAL)
 
 
 @pytest.mark.parametrize(
