@@ -17,9 +17,11 @@ def server() -> Iterator[loopback.LoopbackServer]:
 
 
 def shared_dir() -> Path:
-    """../shared beside the checkout; tests that need it skip when it is absent."""
-    if not SHARED.is_dir():
-        pytest.skip("../shared is not present (a user's clone)")
+    """../shared beside the checkout; tests that need it skip when it is absent.
+    Its corpus's manifest is what counts: a directory that merely has the name (a
+    user's own ../shared) is not it."""
+    if not (SHARED / "corpus" / "MANIFEST.tsv").is_file():
+        pytest.skip("../shared/corpus is not present (a user's clone)")
     return SHARED
 
 
