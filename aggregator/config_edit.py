@@ -112,7 +112,7 @@ def remove_source(path: Path, source_id: str) -> config.Config:
 def _read(path: Path) -> tuple[tomlkit.TOMLDocument, str]:
     """The document, and the newline the file uses (an edit keeps CRLF files CRLF)."""
     try:
-        raw = path.read_bytes().decode("utf-8-sig")  # a byte order mark is dropped
+        raw = config.decode(path.read_bytes())  # as config.load reads it: BOM dropped
     except FileNotFoundError:
         return tomlkit.document(), "\n"  # `sources add` may start a new file
     except (OSError, UnicodeDecodeError) as exc:

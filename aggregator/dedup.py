@@ -157,7 +157,7 @@ def text_fingerprint(entry: ParsedEntry) -> str:
 
 
 def entry_key(entry: ParsedEntry) -> str:
-    return _key(entry, canonical_url(entry.link), _guid(entry))
+    return _key(entry, canonical_url(entry.link), guid_of(entry))
 
 
 def key_entries(entries: Iterable[ParsedEntry], *, home: str | None = None) -> list[NewEntry]:
@@ -183,7 +183,7 @@ def key_entries(entries: Iterable[ParsedEntry], *, home: str | None = None) -> l
     for entry, canonical, fingerprint in zip(entries, canonicals, fingerprints, strict=True):
         if canonical in shared:
             canonical = None
-        guid = _guid(entry)
+        guid = guid_of(entry)
         identity = None if guid in repeated else guid
         key = _key(entry, canonical, identity)
         if (key, fingerprint) in seen:
@@ -213,7 +213,7 @@ def key_entries(entries: Iterable[ParsedEntry], *, home: str | None = None) -> l
     return out
 
 
-def _guid(entry: ParsedEntry) -> str | None:
+def guid_of(entry: ParsedEntry) -> str | None:
     return (entry.guid or "").strip() or None
 
 
@@ -221,7 +221,7 @@ def _repeated_guids(entries: Sequence[ParsedEntry], fingerprints: Sequence[str])
     """Guids that items with different texts carry (one item repeated is not two)."""
     texts: dict[str, set[str]] = {}
     for entry, fingerprint in zip(entries, fingerprints, strict=True):
-        if (guid := _guid(entry)) is not None:
+        if (guid := guid_of(entry)) is not None:
             texts.setdefault(guid, set()).add(fingerprint)
     return {guid for guid, found in texts.items() if len(found) > 1}
 

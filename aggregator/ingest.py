@@ -51,7 +51,7 @@ def _independent(entries: Sequence[NewEntry], skipped: Sequence[KnownItem]) -> b
 
 def _guid_key(item: NewEntry) -> str | None:
     """The key the item's guid gives when no other item of its document has it."""
-    guid = (item.entry.guid or "").strip()
+    guid = dedup.guid_of(item.entry)
     return "guid:" + guid if guid else None
 
 
